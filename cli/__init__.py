@@ -1,0 +1,1 @@
+"""The graphdex command line."""

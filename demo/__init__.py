@@ -1,0 +1,1 @@
+"""The demo federated graph (three subgraphs and an Apollo gateway) and the local development stack."""

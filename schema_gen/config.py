@@ -1,0 +1,241 @@
+"""The index definition: a validated, immutable model of one YAML file.
+
+``parse_config`` is pure: it takes the parsed YAML mapping, the file name for messages and the
+environment used for ``${VAR}`` substitution, and either returns an ``IndexConfig`` or raises a
+``ConfigError`` listing every problem at once, each with the file and the dotted key path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from schema_gen.errors import ConfigError, Problem
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_INDEX_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+class _Section(BaseModel):
+    """Base of every config section: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration(value: Any) -> float:
+    """``"250ms"``, ``"5s"``, ``"2m"``, ``"1h"`` or a number of seconds, as seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 500ms, 5s or 2m")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration such as 500ms, 5s or 2m, got {value!r}")
+    number, unit = float(match.group(1)), match.group(2) or "s"
+    return number * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+
+
+Duration = Annotated[float, Field(ge=0)]
+
+
+class SearchFeature(StrEnum):
+    """How a text field is searchable."""
+
+    FULLTEXT = "fulltext"
+    AUTOCOMPLETE = "autocomplete"
+
+
+class FieldOptions(_Section):
+    """Per-field index options, keyed by the field's response path (``talent.name``)."""
+
+    exclude: bool = False
+    """Leave the field (and everything under it) out of the index and the Avro document."""
+    search: tuple[SearchFeature, ...] | None = None
+    """Text features; default: ``[fulltext]`` for String fields, none for ID and enums."""
+    boost: float = Field(default=1.0, gt=0)
+    """Weight of this field in full-text queries."""
+    nested: bool | None = None
+    """Index a list of objects as ``nested`` (default) so filters match within one element."""
+    analyzer: str | None = None
+    """Analyzer for full text, overriding ``analysis.fulltext``."""
+    index_type: Literal["keyword", "text", "long", "integer", "double", "boolean", "date", "object"] | None = None
+    """Override the index type derived from the GraphQL type."""
+    filterable: bool | None = None
+    sortable: bool | None = None
+    facetable: bool | None = None
+
+
+class ScalarMapping(_Section):
+    """How a custom scalar is written to Avro and indexed."""
+
+    avro: Literal["string", "long", "int", "double", "boolean", "timestamp-millis", "date"] = "string"
+    index: Literal["keyword", "text", "long", "integer", "double", "boolean", "date", "disabled"] = "keyword"
+
+
+class Analysis(_Section):
+    """Analyzer choices for the generated index template."""
+
+    fulltext: str = "folding"
+    """Analyzer for full-text fields: ``folding`` (accent- and case-folding, the default), ``standard``,
+    or a language analyzer built into the search server such as ``english``."""
+    autocomplete_min_gram: int = Field(default=2, ge=1)
+    autocomplete_max_gram: int = Field(default=15, ge=1)
+
+    @model_validator(mode="after")
+    def _grams_ordered(self) -> Analysis:
+        if self.autocomplete_min_gram > self.autocomplete_max_gram:
+            raise ValueError("autocomplete_min_gram must not exceed autocomplete_max_gram")
+        return self
+
+
+class IndexSettings(_Section):
+    """Settings of each concrete index version."""
+
+    shards: int = Field(default=1, ge=1)
+    replicas: int = Field(default=1, ge=0)
+    refresh_interval: str = "1s"
+
+
+class GraphSettings(_Section):
+    """Where the GraphQL schema comes from and how the gateway is reached."""
+
+    schema_file: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = 30.0
+    verify_tls: bool = True
+
+    _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GraphSettings:
+        if not self.schema_file and not self.url:
+            raise ValueError("give schema_file (SDL or introspection JSON) or url (a gateway to introspect)")
+        return self
+
+
+class RootSettings(_Section):
+    """The entity each document is about and how its id reaches the query."""
+
+    type: str
+    id_field: str = "id"
+    id_variable: str = "id"
+
+
+class ElasticsearchSettings(_Section):
+    """Connection to the Elasticsearch (or OpenSearch-compatible) cluster."""
+
+    url: str = "http://127.0.0.1:9200"
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    timeout: Duration = 30.0
+    plain_json: bool = False
+    """Send ``application/json`` instead of Elasticsearch's vendor media type (OpenSearch, osmem)."""
+
+    _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
+
+
+class IndexConfig(_Section):
+    """One index definition: a YAML file plus the query it points at."""
+
+    index: str
+    graph: GraphSettings
+    query_file: str | None = None
+    query: str | None = None
+    root: RootSettings
+    fields: dict[str, FieldOptions] = Field(default_factory=dict)
+    scalars: dict[str, ScalarMapping] = Field(default_factory=dict)
+    analysis: Analysis = Field(default_factory=Analysis)
+    settings: IndexSettings = Field(default_factory=IndexSettings)
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+
+    @field_validator("index")
+    @classmethod
+    def _index_name(cls, value: str) -> str:
+        if not _INDEX_NAME.match(value):
+            raise ValueError("an index name is lowercase letters, digits, '-' and '_', starting with a letter or digit")
+        return value
+
+    @model_validator(mode="after")
+    def _one_query(self) -> IndexConfig:
+        if bool(self.query_file) == bool(self.query):
+            raise ValueError("give exactly one of query_file (a path) or query (the query inline)")
+        return self
+
+    def options_for(self, path: str) -> FieldOptions:
+        """Options configured for a response path, or the defaults."""
+        return self.fields.get(path, _DEFAULT_OPTIONS)
+
+
+_DEFAULT_OPTIONS = FieldOptions()
+
+
+def substitute_env(value: Any, env: Mapping[str, str], missing: list[str]) -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in every string of a YAML tree."""
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            missing.append(name)
+            return ""
+
+        return _ENV_REFERENCE.sub(replace, value)
+    if isinstance(value, dict):
+        return {key: substitute_env(item, env, missing) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(item, env, missing) for item in value]
+    return value
+
+
+def _dotted(location: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in location:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif parts:
+            parts.append(f".{part}")
+        else:
+            parts.append(str(part))
+    return "".join(parts) or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message: str = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def parse_config(data: Any, source: str, env: Mapping[str, str]) -> IndexConfig:
+    """Validate a parsed YAML document; raise ``ConfigError`` listing every problem with its key path."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: an index definition is a YAML mapping with keys index, graph, root, ...")
+    missing: list[str] = []
+    data = substitute_env(data, env, missing)
+    problems = [
+        Problem(source, f"environment variable {name} is not set (use ${{{name}:-default}} for a fallback)")
+        for name in dict.fromkeys(missing)
+    ]
+    try:
+        config = IndexConfig.model_validate(data)
+    except ValidationError as exc:
+        problems += [Problem(f"{source}: {_dotted(err['loc'])}", _describe(err)) for err in exc.errors()]
+        raise ConfigError(f"invalid index definition {source}", problems) from None
+    if problems:
+        raise ConfigError(f"invalid index definition {source}", problems)
+    return config

@@ -1,0 +1,86 @@
+"""The one exception tree of graphdex. Every message is meant for the person running graphdex.
+
+    GraphdexError                 base: a user-facing message, never shown with a traceback by the CLI
+    ├── DefinitionError           an index definition (YAML, query file, schema file) is invalid
+    │   ├── ConfigError           a YAML key is missing, unknown or of the wrong kind (names file and dotted key)
+    │   ├── SchemaError           the GraphQL schema cannot be loaded at all
+    │   └── QueryError            the query template does not validate (names field, line and column)
+    ├── DocumentError             a GraphQL response does not fit the document model (names the path)
+    ├── ArtifactError             generated artifacts are missing or out of date
+    └── ServiceError              a server graphdex talks to is unreachable or refused a request
+        └── StackError            the local development stack could not be started or stopped
+
+Errors that aggregate several problems (all config problems at once, every query error) carry them
+as ``problems`` and list them numbered in the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, with where it is: ``file:line:col``, ``file: key.path`` or a document path."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class GraphdexError(Exception):
+    """Base of every error graphdex raises on purpose; ``str(error)`` is the whole user-facing message."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, problems: Iterable[Problem] = ()) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.summary = message
+        super().__init__(self._format(message, self.problems))
+
+    @staticmethod
+    def _format(message: str, problems: tuple[Problem, ...]) -> str:
+        if not problems:
+            return message
+        if len(problems) == 1:
+            return f"{message}: {problems[0]}"
+        lines = [f"{message} ({len(problems)} problems):"]
+        lines += [f"  {number}. {problem}" for number, problem in enumerate(problems, 1)]
+        return "\n".join(lines)
+
+
+class DefinitionError(GraphdexError):
+    """An index definition cannot be used as written."""
+
+    exit_code = 2
+
+
+class ConfigError(DefinitionError):
+    """The YAML index definition is invalid; each problem names the file and the dotted key path."""
+
+
+class SchemaError(DefinitionError):
+    """The GraphQL schema could not be loaded (unreadable file, introspection failed, no types)."""
+
+
+class QueryError(DefinitionError):
+    """The templated query does not validate; each problem names the field, line and column."""
+
+
+class DocumentError(GraphdexError):
+    """A GraphQL response or document does not fit the generated document model."""
+
+
+class ArtifactError(GraphdexError):
+    """Generated artifacts are missing or differ from what the definition generates now."""
+
+
+class ServiceError(GraphdexError):
+    """A server graphdex depends on (gateway, Kafka, search server, registry) failed or is unreachable."""
+
+
+class StackError(ServiceError):
+    """The local development stack could not be started, checked or stopped."""
