@@ -153,6 +153,9 @@ class IndexConfig(_Section):
     root: RootSettings
     fields: dict[str, FieldOptions] = Field(default_factory=dict)
     scalars: dict[str, ScalarMapping] = Field(default_factory=dict)
+    keys: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Identity fields per GraphQL type (``Talent: [talentId]``) where the schema does not say
+    (no ``@key`` directive and no ``id: ID!`` field); used for reverse lookups."""
     analysis: Analysis = Field(default_factory=Analysis)
     settings: IndexSettings = Field(default_factory=IndexSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
