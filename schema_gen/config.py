@@ -143,6 +143,98 @@ class ElasticsearchSettings(_Section):
     _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
 
 
+class EventSource(_Section):
+    """One topic of change events about one GraphQL type (several topics may feed one type)."""
+
+    topic: str
+    type: str
+    """The GraphQL type the events concern: the root type, or a related type embedded in documents."""
+    format: Literal["debezium", "json", "avro"] = "debezium"
+    """``debezium``: JSON envelope (with or without the schema wrapper); ``json``: a plain application
+    event; ``avro``: Confluent wire format, decoded with ``kafka.schema_registry_url``."""
+    id: tuple[str, ...] = ()
+    """Where the entity's key is: dotted paths into the row (Debezium: ``after``, or ``before`` for a
+    delete) or into the value (json/avro); ``key.<field>`` reads the message key. Several paths for a
+    composite key, in the order of the type's key fields. Default: the type's key fields in the row."""
+    max_bytes: int = Field(default=1_048_576, gt=0)
+    """Larger events are dead-lettered as oversized."""
+
+
+class KafkaSettings(_Section):
+    """Kafka connection, the internal topics' names and their layout."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_ca_location: str | None = None
+    schema_registry_url: str | None = None
+    """Confluent Schema Registry (``mock://name`` in tests); without one, documents use Avro
+    single-object encoding."""
+    topic_prefix: str = "graphdex"
+    """Internal topics are ``<prefix>.<index>.requests|retry|documents|dlq``."""
+    group_prefix: str = "graphdex"
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    extra: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Further librdkafka settings passed through unchanged."""
+
+
+class FetchSettings(_Section):
+    """How documents are fetched from the gateway."""
+
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    max_in_flight: int = Field(default=4, ge=1)
+    rate_limit: float | None = Field(default=None, gt=0)
+    """Gateway requests per second shared by every fetch of this process; none by default."""
+    coalesce_window: Duration = 0.2
+    timeout: Duration = 10.0
+    attempts: int = Field(default=3, ge=1)
+    """Immediate attempts per request (backoff with jitter) before the retry topic takes over."""
+    retry_topic_attempts: int = Field(default=5, ge=0)
+    """Passes through the retry topic before a request is dead-lettered."""
+    retry_delay: Duration = 5.0
+    """First not-before delay on the retry topic; doubled on each pass."""
+    breaker_threshold: int = Field(default=5, ge=1)
+    """Consecutive gateway-wide failures that open the circuit breaker (fetching pauses)."""
+    breaker_cooldown: Duration = 2.0
+
+    _durations = field_validator("coalesce_window", "timeout", "retry_delay", "breaker_cooldown", mode="before")(
+        parse_duration
+    )
+
+
+class SinkSettings(_Section):
+    """How documents are written to the index."""
+
+    max_actions: int = Field(default=500, ge=1)
+    max_bytes: int = Field(default=5_000_000, ge=1)
+    max_wait: Duration = 0.5
+    refresh: bool = False
+    """Refresh after each bulk request (tests and demos only)."""
+
+    _durations = field_validator("max_wait", mode="before")(parse_duration)
+
+
+class ReverseLookupSettings(_Section):
+    """How changes of related entities fan out to the root documents that embed them."""
+
+    page_size: int = Field(default=1000, ge=1, le=10_000)
+    terms_batch: int = Field(default=500, ge=1)
+    fanout_delay: Duration = 1.0
+    """Changes of one entity within this delay share one fan-out."""
+    popular_threshold: int = Field(default=1000, ge=1)
+    """A fan-out this large marks the entity popular ..."""
+    popular_delay: Duration = 60.0
+    """... and its next fan-out waits this long, absorbing every change in between."""
+    settle_delay: Duration = 10.0
+    """A second lookup this long after a fan-out catches roots whose fetch was in flight (HSEARCH-4064);
+    it only re-fetches documents fetched before the change."""
+
+    _durations = field_validator("fanout_delay", "popular_delay", "settle_delay", mode="before")(parse_duration)
+
+
 class IndexConfig(_Section):
     """One index definition: a YAML file plus the query it points at."""
 
@@ -159,6 +251,11 @@ class IndexConfig(_Section):
     analysis: Analysis = Field(default_factory=Analysis)
     settings: IndexSettings = Field(default_factory=IndexSettings)
     elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    events: tuple[EventSource, ...] = ()
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    sink: SinkSettings = Field(default_factory=SinkSettings)
+    reverse_lookup: ReverseLookupSettings = Field(default_factory=ReverseLookupSettings)
 
     @field_validator("index")
     @classmethod
