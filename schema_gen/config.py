@@ -335,7 +335,7 @@ def parse_config(data: Any, source: str, env: Mapping[str, str]) -> IndexConfig:
         config = IndexConfig.model_validate(data)
     except ValidationError as exc:
         problems += [Problem(f"{source}: {_dotted(err['loc'])}", _describe(err)) for err in exc.errors()]
-        raise ConfigError(f"invalid index definition {source}", problems) from None
+        raise ConfigError("invalid index definition", problems) from None
     if problems:
-        raise ConfigError(f"invalid index definition {source}", problems)
+        raise ConfigError("invalid index definition", problems)
     return config
