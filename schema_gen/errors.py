@@ -7,6 +7,8 @@
     │   └── QueryError            the query template does not validate (names field, line and column)
     ├── DocumentError             a GraphQL response does not fit the document model (names the path)
     ├── ArtifactError             generated artifacts are missing or out of date
+    ├── SearchError               a search request does not fit the index's field catalogue or limits
+    │   └── FilterSyntaxError     the filter string does not parse (line, column and a caret line)
     └── ServiceError              a server graphdex talks to is unreachable or refused a request
         └── StackError            the local development stack could not be started or stopped
 
@@ -76,6 +78,16 @@ class DocumentError(GraphdexError):
 
 class ArtifactError(GraphdexError):
     """Generated artifacts are missing or differ from what the definition generates now."""
+
+
+class SearchError(GraphdexError):
+    """A search request names unknown fields, misuses an operator or literal, or exceeds a limit."""
+
+    exit_code = 2
+
+
+class FilterSyntaxError(SearchError):
+    """The filter string is not in the filter language; the message points at the line and column."""
 
 
 class ServiceError(GraphdexError):
