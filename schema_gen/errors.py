@@ -10,7 +10,8 @@
     ├── SearchError               a search request does not fit the index's field catalogue or limits
     │   └── FilterSyntaxError     the filter string does not parse (line, column and a caret line)
     └── ServiceError              a server graphdex talks to is unreachable or refused a request
-        └── StackError            the local development stack could not be started or stopped
+        ├── StackError            the local development stack could not be started or stopped
+        └── GatewayUnavailable    the GraphQL gateway fails for every request (outage): pause, retry later
 
 Errors that aggregate several problems (all config problems at once, every query error) carry them
 as ``problems`` and list them numbered in the message.
@@ -96,3 +97,13 @@ class ServiceError(GraphdexError):
 
 class StackError(ServiceError):
     """The local development stack could not be started, checked or stopped."""
+
+
+class GatewayUnavailable(ServiceError):
+    """The gateway failed as a whole (connection, timeout, 5xx, 429, a subgraph down) beyond retries, or
+    its circuit breaker is open. Nothing is any document's fault: pause and try again after ``retry_after``
+    seconds (None when unknown); never dead-letter because of it."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
