@@ -1,4 +1,13 @@
-"""Shared fixtures. Servers are started once per test run, on 127.0.0.1, by the tests themselves."""
+"""Shared fixtures. Servers are started once per test run, on 127.0.0.1, by the tests themselves.
+
+All servers come from one ``LocalStack`` (the same code as ``graphdex dev up``), on free ports with its
+state under a temporary folder. Nothing starts until a test asks for a server fixture:
+
+* ``kafka_bootstrap``: only the Kafka broker;
+* ``search_server`` / ``es_client``: only the search server;
+* ``local_stack``: the whole stack (Kafka, search server, the three demo subgraphs with the default
+  small data set, the gateway), reusing whatever the lighter fixtures already started.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +17,10 @@ from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
-from osmem_server import OsmemServer
 
+from demo.ports import KAFKA, SEARCH, free_ports
+from demo.services import DEFAULT_SEED, DEFAULT_SIZE
+from demo.stack import LocalStack, StackOptions
 from indexer.es_client import build_client
 from schema_gen.config import ElasticsearchSettings
 
@@ -18,20 +29,44 @@ SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")
-def search_server() -> Iterator[str]:
-    """URL of an in-memory OpenSearch-compatible server (osmem-server) for the whole run."""
-    server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
+def stack_supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The run's one local stack supervisor; it starts servers only when a fixture asks for them."""
+    options = StackOptions(
+        state_dir=tmp_path_factory.mktemp("stack"),
+        ports=free_ports(),
+        size=DEFAULT_SIZE,
+        seed=DEFAULT_SEED,
+        startup_timeout=90.0,
+    )
+    stack = LocalStack(options)
     try:
-        yield server.url
+        yield stack
     finally:
-        server.process.kill()
-        server.process.wait(10)
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(stack_supervisor: LocalStack) -> str:
+    """``host:port`` of a Kafka-compatible broker (Tansu, in memory) for the whole run."""
+    return stack_supervisor.start([KAFKA]).endpoints.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def search_server(stack_supervisor: LocalStack) -> str:
+    """URL of an in-memory OpenSearch-compatible server (osmem-server) for the whole run."""
+    return stack_supervisor.start([SEARCH]).endpoints.search_url
 
 
 @pytest.fixture(scope="session")
 def es_client(search_server: str) -> Elasticsearch:
     """An Elasticsearch client for ``search_server`` built by graphdex's own client factory."""
     return build_client(ElasticsearchSettings(url=search_server, plain_json=True))
+
+
+@pytest.fixture(scope="session")
+def local_stack(stack_supervisor: LocalStack) -> LocalStack:
+    """The whole local stack, ready: ``local_stack.endpoints`` has the gateway, Kafka and search URLs."""
+    return stack_supervisor.start()
 
 
 @pytest.fixture

@@ -1,0 +1,135 @@
+"""What each service of the local stack runs, what it waits for and how its readiness is checked.
+
+Everything is derived from ``StackOptions`` (ports, data size and seed, state folder) and from
+``demo.services``, the contract with the demo graph, docker-compose.yml and ``configs/movies.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from demo.child_process import LaunchSpec
+from demo.health_probes import HealthProbe, HttpProbe, KafkaProbe, graphql_probe
+from demo.ports import GATEWAY, HOST, KAFKA, SEARCH, SUBGRAPH_NAMES, default_ports
+from demo.prerequisites import GATEWAY_SCRIPT, node_binary, osmem_binary, tansu_binary
+from demo.services import DEFAULT_SEED, DEFAULT_SIZE, SUBGRAPHS
+
+SUBGRAPH_GRAPHQL_PATH = "/graphql"
+GATEWAY_GRAPHQL_PATH = "/graphql"
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """How to run the local stack. Every server binds to 127.0.0.1."""
+
+    state_dir: Path
+    """Logs (``logs/<service>.log``), subgraph databases (``data/``) and ``state.json`` go here."""
+    ports: Mapping[str, int] = field(default_factory=default_ports)
+    size: int = DEFAULT_SIZE
+    """Movies in the generated demo data."""
+    seed: int = DEFAULT_SEED
+    startup_timeout: float = 60.0
+    """Seconds each service may take to become ready."""
+    stop_grace: float = 5.0
+    """Seconds between SIGTERM and SIGKILL when stopping a service."""
+    detach: bool = False
+    """Let the servers outlive this process (``graphdex dev up --detach``); stop them with ``down``."""
+    python: str = sys.executable
+
+    @property
+    def log_dir(self) -> Path:
+        """Where each service's log file is written."""
+        return self.state_dir / "logs"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the running stack answers."""
+
+    kafka_bootstrap: str
+    search_url: str
+    gateway_url: str
+    subgraph_urls: Mapping[str, str]
+
+    @classmethod
+    def for_ports(cls, ports: Mapping[str, int]) -> Endpoints:
+        """The endpoints of a stack listening on ``ports``."""
+        return cls(
+            kafka_bootstrap=f"{HOST}:{ports[KAFKA]}",
+            search_url=f"http://{HOST}:{ports[SEARCH]}",
+            gateway_url=f"http://{HOST}:{ports[GATEWAY]}{GATEWAY_GRAPHQL_PATH}",
+            subgraph_urls={name: f"http://{HOST}:{ports[name]}{SUBGRAPH_GRAPHQL_PATH}" for name in SUBGRAPH_NAMES},
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The variables graphdex (``configs/movies.yaml``) reads to find this stack."""
+        return {
+            "GRAPHDEX_GATEWAY_URL": self.gateway_url,
+            "GRAPHDEX_ES_URL": self.search_url,
+            "GRAPHDEX_ES_PLAIN_JSON": "true",
+            "GRAPHDEX_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+        }
+
+
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    KAFKA: (),
+    SEARCH: (),
+    **dict.fromkeys(SUBGRAPH_NAMES, (KAFKA,)),
+    GATEWAY: SUBGRAPH_NAMES,
+}
+"""What must be ready before each service starts (the subgraphs write CDC events to Kafka; the
+gateway composes the subgraphs' schemas at start-up)."""
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """One service: its command and its readiness check."""
+
+    name: str
+    launch: LaunchSpec
+    probe: HealthProbe
+
+
+def probe_for(name: str, ports: Mapping[str, int]) -> HealthProbe:
+    """The readiness check of service ``name`` in a stack on ``ports``."""
+    if name == KAFKA:
+        return KafkaProbe(HOST, ports[KAFKA])
+    if name == SEARCH:
+        return HttpProbe("GET", f"http://{HOST}:{ports[SEARCH]}/")
+    if name == GATEWAY:
+        return graphql_probe(Endpoints.for_ports(ports).gateway_url)
+    return HttpProbe("GET", f"http://{HOST}:{ports[name]}/health")
+
+
+def define_service(name: str, options: StackOptions) -> ServiceDefinition:
+    """The definition of service ``name``; raises ``StackError`` if its program is not installed."""
+    ports, log = options.ports, options.log_dir / f"{name}.log"
+    endpoints = Endpoints.for_ports(ports)
+    probe = probe_for(name, ports)
+    if name == KAFKA:
+        listener = f"tcp://{endpoints.kafka_bootstrap}"
+        argv = [str(tansu_binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener]
+        argv += ["--storage-engine", "memory://tansu/"]
+        return ServiceDefinition(name, LaunchSpec(name, argv, log), probe)
+    if name == SEARCH:
+        argv = [str(osmem_binary()), "--addr", f"{HOST}:{ports[SEARCH]}", "--no-ja", "--no-stdin-watch"]
+        if not options.detach:
+            argv += ["--parent-pid", str(os.getpid())]
+        return ServiceDefinition(name, LaunchSpec(name, argv, log), probe)
+    if name == GATEWAY:
+        subgraphs = [{"name": sub, "url": url} for sub, url in endpoints.subgraph_urls.items()]
+        env = {"GATEWAY_PORT": str(ports[GATEWAY]), "SUBGRAPHS": json.dumps(subgraphs)}
+        launch = LaunchSpec(name, [node_binary(), str(GATEWAY_SCRIPT)], log, env=env, cwd=GATEWAY_SCRIPT.parent)
+        return ServiceDefinition(name, launch, probe)
+    subgraph = next(sub for sub in SUBGRAPHS if sub.name == name)
+    database = options.state_dir / "data" / f"{name}.sqlite"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    argv = [options.python, "-m", subgraph.module, "--host", HOST, "--port", str(ports[name])]
+    argv += ["--db", str(database), "--kafka", endpoints.kafka_bootstrap]
+    argv += ["--size", str(options.size), "--seed", str(options.seed)]
+    return ServiceDefinition(name, LaunchSpec(name, argv, log, env={"PYTHONUNBUFFERED": "1"}), probe)
