@@ -54,7 +54,8 @@ JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
     max_leaves=6,
-)
+).filter(lambda value: value is not None)
+"""A JSON scalar's value; a top-level JSON null is a GraphQL null."""
 _SCALAR_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "String": st.text(max_size=12),
     "ID": st.text(max_size=6) | st.integers(0, 10**12),
