@@ -96,6 +96,7 @@ def up(
     if detach:
         stack.start(services)
         _print_ready(stack)
+        stack.release()
         typer.echo(f"# stop it with: graphdex dev down --state-dir {state_dir}")
         return
     with _interrupted_by_sigterm():

@@ -105,6 +105,12 @@ class ChildProcess:
         """The last lines the service wrote."""
         return log_tail(self.spec.log_path, lines)
 
+    def release(self) -> None:
+        """Stop owning the process (a detached stack): it runs on, is neither waited for nor warned about
+        here, and is stopped later from the state file."""
+        if self.popen.returncode is None:
+            self.popen.returncode = 0  # what Popen checks before waiting, killing or warning "still running"
+
     def stop(self, grace: float) -> None:
         """SIGTERM to the process group, SIGKILL after ``grace`` seconds; reaps the process."""
         if self.popen.returncode is not None:

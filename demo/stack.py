@@ -99,6 +99,15 @@ class LocalStack:
         if failures:
             raise StackError("could not stop every service of the local stack: " + "; ".join(failures))
 
+    def release(self) -> None:
+        """Hand the running services over to the state file (detached stacks): they keep running after
+        this process exits, and ``graphdex dev down`` (``stop_recorded_stack``) stops them."""
+        if not self.options.detach:
+            raise StackError("only a detached stack (StackOptions.detach) can outlive its supervisor")
+        for child in self._children.values():
+            child.release()
+        self._children.clear()
+
     def status(self) -> list[ServiceStatus]:
         """Each started service: healthy, unhealthy (with the reason) or exited (with its last log lines)."""
         records = {record.name: record for record in self._state().services}

@@ -217,12 +217,11 @@ def test_children_die_with_a_killed_supervisor(tmp_path):
         print(child.pid, flush=True)
         time.sleep(60)
     """
-    supervisor = subprocess.Popen([PYTHON, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True)
-    assert supervisor.stdout is not None
-    child_pid = int(supervisor.stdout.readline())
-    ticks = process_start_ticks(child_pid)
-    supervisor.kill()
-    supervisor.wait()
+    with subprocess.Popen([PYTHON, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True) as supervisor:
+        assert supervisor.stdout is not None
+        child_pid = int(supervisor.stdout.readline())
+        ticks = process_start_ticks(child_pid)
+        supervisor.kill()
     assert _wait_gone(child_pid, ticks)
 
 
@@ -349,12 +348,11 @@ def test_servers_die_with_a_killed_supervisor(tmp_path):
         print(json.dumps(stack.pids()), flush=True)
         time.sleep(120)
     """
-    supervisor = subprocess.Popen([PYTHON, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True)
-    assert supervisor.stdout is not None
-    pids = json.loads(supervisor.stdout.readline())
-    ticks = {pid: process_start_ticks(pid) for pid in pids.values()}
-    supervisor.kill()
-    supervisor.wait()
+    with subprocess.Popen([PYTHON, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True) as supervisor:
+        assert supervisor.stdout is not None
+        pids = json.loads(supervisor.stdout.readline())
+        ticks = {pid: process_start_ticks(pid) for pid in pids.values()}
+        supervisor.kill()
     assert all(_wait_gone(pid, start) for pid, start in ticks.items())
 
 
