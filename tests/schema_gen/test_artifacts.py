@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+import fastavro
 import pytest
 
+from indexer.definition import load_definition
 from schema_gen.artifacts import check_artifacts, generate_artifacts, write_artifacts
 from schema_gen.errors import ArtifactError, ConfigError
+from schema_gen.render import DocumentRenderer
 from tests.schema_gen.generator_models import make_config, movie_model
+from tests.schema_gen.real_definitions import GITHUB_RESPONSE, SWAPI_RESPONSE, github_definition, swapi_definition
 
 FILES = ["movies.avsc", "movies.template.json", "movies.fields.json"]
 
@@ -96,3 +100,23 @@ def test_option_errors_name_the_definition_file():
     model, config = movie_model(make_config(fields={"runtime": {"search": ["fulltext"]}}))
     with pytest.raises(ConfigError, match=r"movies\.yaml: fields\.runtime\.search"):
         generate_artifacts(model, config, source="movies.yaml")
+
+
+@pytest.mark.parametrize(
+    ("write_definition", "response", "nested_paths"),
+    [
+        (swapi_definition, SWAPI_RESPONSE, ["characterConnection.characters", "planetConnection.planets"]),
+        (github_definition, GITHUB_RESPONSE, ["repositoryTopics.nodes"]),
+    ],
+    ids=["swapi", "github"],
+)
+def test_real_schemas_generate_and_render(tmp_path, write_definition, response, nested_paths):
+    """Definitions over the shared SWAPI and GitHub schemas generate, check clean and render their responses."""
+    definition = load_definition(write_definition(tmp_path))
+    artifacts = generate_artifacts(definition.model, definition.config, source=str(definition.path))
+    fastavro.parse_schema(artifacts.avro)
+    assert artifacts.catalogue["nested_paths"] == nested_paths
+    write_artifacts(artifacts, tmp_path / "out")
+    assert check_artifacts(artifacts, tmp_path / "out") == []
+    documents = DocumentRenderer(definition.model, definition.config).render_response(response)
+    assert len(documents) == 1
