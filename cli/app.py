@@ -41,10 +41,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as error:  # click usage errors arrive here in non-standalone mode
+    except Exception as error:  # usage errors arrive here in non-standalone mode
         import click
 
-        if isinstance(error, click.ClickException):
+        # Typer vendors click (typer._click): its usage errors derive from typer.TyperException.
+        if isinstance(error, click.ClickException | typer.TyperException) and hasattr(error, "show"):
             error.show()
-            sys.exit(error.exit_code)
+            sys.exit(getattr(error, "exit_code", 2))
         raise
