@@ -1,0 +1,189 @@
+"""``SearchClient``: what applications call to search an index, knowing it only from its catalogue.
+
+::
+
+    client = SearchClient.from_catalogue("movies.fields.json", build_client(settings))
+    page = client.search(
+        "deadpool",
+        filter='credits.any(talent.name == "Ryan Reynolds" and role == "ACTOR")',
+        facets=["genres"],
+        sort=["-releaseYear"],
+        first=10,
+    )
+    more = client.search("deadpool", filter=..., sort=["-releaseYear"], after=page.next_cursor)
+
+Requests are checked against the catalogue and ``SearchLimits`` before anything is sent; server
+failures become ``ServiceError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, NotFoundError, TransportError
+
+from indexer.definition import IndexDefinition, load_definition
+from indexer.es_client import build_client
+from indexer.search.catalogue import Catalogue, load_catalogue, parse_catalogue
+from indexer.search.expressions import Expression
+from indexer.search.limits import SearchLimits
+from indexer.search.query_builder import FacetRequest, QueryBuilder, SearchPlan
+from indexer.search.results import SearchResult, Suggestion, read_search_response, read_suggestions
+from schema_gen.catalogue import field_catalogue
+from schema_gen.config import IndexConfig
+from schema_gen.errors import ServiceError
+
+
+class SearchClient:
+    """Searches one index (its alias, ``catalogue.index``) through an Elasticsearch client."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        es: Elasticsearch,
+        *,
+        limits: SearchLimits | None = None,
+        index: str | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.es = es
+        self.limits = limits or SearchLimits()
+        self.index = index or catalogue.index
+        self.builder = QueryBuilder(catalogue, self.limits)
+
+    @classmethod
+    def from_catalogue(
+        cls,
+        catalogue: Catalogue | Mapping[str, Any] | str | Path,
+        es: Elasticsearch,
+        *,
+        limits: SearchLimits | None = None,
+        index: str | None = None,
+    ) -> SearchClient:
+        """A client from a catalogue object, its parsed JSON, or the path of a ``.fields.json`` file."""
+        if isinstance(catalogue, str | Path):
+            catalogue = load_catalogue(catalogue)
+        elif not isinstance(catalogue, Catalogue):
+            catalogue = parse_catalogue(catalogue, "field catalogue")
+        return cls(catalogue, es, limits=limits, index=index)
+
+    @classmethod
+    def from_definition(
+        cls,
+        path: str | Path,
+        *,
+        es: Elasticsearch | None = None,
+        limits: SearchLimits | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> SearchClient:
+        """A client for the index of a YAML definition: its catalogue as generated now, and (unless
+        ``es`` is given) a client for its ``elasticsearch`` section. ``env`` fills ``${VAR}``."""
+        definition = load_definition(path, env)
+        catalogue = definition_catalogue(definition)
+        return cls(catalogue, es or build_client(definition.config.elasticsearch), limits=limits)
+
+    def plan(
+        self,
+        text: str | None = None,
+        *,
+        filter: str | Expression | None = None,
+        facets: Sequence[str | FacetRequest] = (),
+        sort: Sequence[str] = (),
+        first: int = 20,
+        after: str | None = None,
+        highlight: bool = False,
+        fields: Sequence[str] | None = None,
+    ) -> SearchPlan:
+        """The checked request body of ``search`` with these arguments, without sending it."""
+        return self.builder.build(
+            text=text,
+            filter=filter,
+            facets=facets,
+            sort=sort,
+            first=first,
+            after=after,
+            highlight=highlight,
+            fields=fields,
+        )
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        filter: str | Expression | None = None,
+        facets: Sequence[str | FacetRequest] = (),
+        sort: Sequence[str] = (),
+        first: int = 20,
+        after: str | None = None,
+        highlight: bool = False,
+        fields: Sequence[str] | None = None,
+    ) -> SearchResult:
+        """One page of documents matching ``text`` and ``filter``, with facet counts and a cursor.
+
+        ``sort`` keys are field paths, ``-path`` for descending, or ``_score`` (relevance, the default
+        when there is text); the id field always breaks ties. ``after`` is a ``next_cursor``.
+        """
+        plan = self.plan(
+            text,
+            filter=filter,
+            facets=facets,
+            sort=sort,
+            first=first,
+            after=after,
+            highlight=highlight,
+            fields=fields,
+        )
+        return read_search_response(plan, self._send(plan.body))
+
+    def suggest(self, prefix: str, size: int = 10) -> list[Suggestion]:
+        """Up to ``size`` distinct values of autocomplete fields with words starting like ``prefix``."""
+        body = self.builder.suggest_body(prefix, size)
+        if not prefix.strip():
+            return []
+        paths = [entry.path for entry in self.catalogue.autocomplete_fields()]
+        return read_suggestions(self._send(body), paths, prefix, size)
+
+    def _send(self, body: dict[str, Any]) -> Mapping[str, Any]:
+        client = self.es.options(request_timeout=self.limits.timeout)
+        try:
+            response = client.search(index=self.index, body=body)
+        except NotFoundError as exc:
+            raise ServiceError(f"search index {self.index} does not exist: {_reason(exc)}") from exc
+        except ApiError as exc:
+            raise ServiceError(f"the search server refused the search on {self.index}: {_reason(exc)}") from exc
+        except ConnectionTimeout as exc:
+            raise ServiceError(f"the search on {self.index} took longer than {self.limits.timeout:g}s") from exc
+        except TransportError as exc:
+            raise ServiceError(f"cannot reach the search server: {exc.message}") from exc
+        result: Mapping[str, Any] = response.body
+        if result.get("timed_out"):
+            raise ServiceError(f"the search on {self.index} took longer than {self.limits.timeout:g}s; narrow it down")
+        failures = (result.get("_shards") or {}).get("failures") or []
+        if failures:
+            reason = (failures[0].get("reason") or {}).get("reason", "unknown reason")
+            raise ServiceError(f"the search on {self.index} failed on {len(failures)} shard(s): {reason}")
+        return result
+
+
+def definition_catalogue(definition: IndexDefinition) -> Catalogue:
+    """The catalogue of a loaded definition as generated now, knowing its excluded paths."""
+    data = field_catalogue(definition.model, definition.config)
+    catalogue = parse_catalogue(data, f"{definition.path} (catalogue)")
+    return catalogue.with_excluded(excluded_paths(definition.config))
+
+
+def excluded_paths(config: IndexConfig) -> list[str]:
+    """Paths the definition leaves out of the index, so that searches on them say why they fail."""
+    return [path for path, options in config.fields.items() if options.exclude]
+
+
+def _reason(error: ApiError) -> str:
+    """The server's own explanation of an error response."""
+    info = error.info if isinstance(error.info, Mapping) else {}
+    cause = info.get("error")
+    if isinstance(cause, Mapping):
+        root = (cause.get("root_cause") or [cause])[0]
+        return str(root.get("reason") or cause.get("reason") or error.message)
+    return str(error.message)
