@@ -92,14 +92,15 @@ def test_a_2xx_that_is_not_a_graphql_response_is_retried(build_fetcher, gateway,
     assert retries(registry, "bad_response") == 1
 
 
+# What the demo's @apollo/gateway answered with its talent subgraph stopped (stack trace shortened).
 APOLLO_SUBGRAPH_DOWN = {
-    "data": {"movies": [{"movieId": "m1", "title": None, "rating": None}]},
     "errors": [
         {
-            "message": "request to http://127.0.0.1:4003/ failed, reason: connect ECONNREFUSED 127.0.0.1:4003",
-            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            "message": "request to http://127.0.0.1:4003/graphql failed, reason: connect ECONNREFUSED 127.0.0.1:4003",
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "stacktrace": ["FetchError: request to ... failed"]},
         }
     ],
+    "data": {"movies": [None]},
 }
 SUBGRAPH_503 = {
     "data": {"movies": [None]},
