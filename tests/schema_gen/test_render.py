@@ -167,3 +167,13 @@ def test_documents_are_valid_avro_records(renderer):
     )
     assert read_back["title"] == source["title"]
     assert read_back["talent"] == source["talent"]
+
+
+def test_avro_check_is_the_last_word():
+    """A document the converters accept but the Avro schema refuses still raises, with fastavro's detail."""
+    model, config = movie_model()
+    renderer = DocumentRenderer(model, config)
+    stricter = dict(renderer.avro_schema, fields=[{"name": "movieId", "type": "int"}])
+    renderer.parsed_schema = fastavro.parse_schema(stricter)
+    with pytest.raises(DocumentError, match=r"document Movie:m1 does not fit the Avro schema: .*movieId"):
+        renderer.render_entity(movie_entity(), "m1")
