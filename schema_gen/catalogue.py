@@ -10,7 +10,7 @@ Format 1 (keys may be added, never renamed)::
 
     format, index, root_type, id_field, query, root_field, root_response_key, root_returns_list,
     id_variable, id_variable_is_list, operation_name, variable_defaults, index_pattern, avro_name,
-    metadata_field,
+    metadata_field, excluded (paths the definition leaves out with ``exclude: true``),
     fields: [{path, key, graphql_type, type_name, kind, scalar, avro_type, index_type, nested_path, list,
               multi_valued, nullable, conditional, only_on, enum_values, fulltext, analyzer, boost,
               autocomplete, filterable, sortable, facetable, exact_path, lowercase_path,
@@ -134,6 +134,7 @@ def field_catalogue(model: DocumentModel, config: IndexConfig) -> dict[str, Any]
         "variable_defaults": dict(model.variable_defaults),
         "avro_name": f"{schema['namespace']}.{schema['name']}",
         "metadata_field": METADATA_FIELD,
+        "excluded": sorted(path for path, options in config.fields.items() if options.exclude),
         "fields": walk.fields,
         "nested_paths": walk.nested_paths,
         "entities": walk.entities,

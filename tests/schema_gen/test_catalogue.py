@@ -162,3 +162,10 @@ def test_every_field_is_listed_once_in_selection_order(catalogue):
     """The catalogue lists each model field exactly once, depth first."""
     model, _ = movie_model()
     assert [entry["path"] for entry in catalogue["fields"]] == [node.path for node in model.fields()]
+
+
+def test_excluded_paths_are_listed():
+    """Paths the definition excludes are named, so a search can say why they are unknown."""
+    catalogue = _catalogue(fields={"talent.person": {"exclude": True}, "extra": {"exclude": True}})
+    assert catalogue["excluded"] == ["extra", "talent.person"]
+    assert _catalogue()["excluded"] == []
