@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from concurrent.futures import Future
+from types import SimpleNamespace
 
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from indexer.kafka.clients import build_admin
 from indexer.kafka.topics import (
     DEAD_LETTER_RETENTION_MS,
     REQUEST_RETENTION_MS,
@@ -12,9 +17,11 @@ from indexer.kafka.topics import (
     TopicPlan,
     TopicRole,
     TopicSpec,
+    ensure_topics,
+    plan_topics,
     topic_specs,
 )
-from schema_gen.errors import ConfigError
+from schema_gen.errors import ConfigError, ServiceError
 from tests.indexer.kafka.definitions import index_config
 
 
@@ -81,3 +88,38 @@ def test_changes_describe_themselves():
     assert str(change) == "set t.docs cleanup.policy: delete -> compact"
     assert TopicPlan().empty
     assert not TopicPlan((change,)).empty
+
+
+class RefusingAdmin:
+    """An admin client over an empty cluster that refuses every topic creation with a policy error."""
+
+    def list_topics(self, timeout: float) -> SimpleNamespace:
+        return SimpleNamespace(topics={})
+
+    def describe_configs(self, resources: list, **kwargs: object) -> dict:
+        return {}
+
+    def create_topics(self, topics: list, **kwargs: object) -> dict[str, Future]:
+        futures = {}
+        for topic in topics:
+            future: Future = Future()
+            future.set_exception(KafkaException(KafkaError(KafkaError.POLICY_VIOLATION, "retention too long")))
+            futures[topic.topic] = future
+        return futures
+
+
+def test_refused_creations_are_listed_by_topic():
+    """Every topic the cluster refuses to create is named in one ServiceError."""
+    specs = topic_specs(index_config())
+    with pytest.raises(ServiceError) as caught:
+        ensure_topics(RefusingAdmin(), specs)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "Kafka refused topic changes (4 problems)" in message
+    assert "graphdex.movies.documents: cannot create: retention too long (POLICY_VIOLATION)" in message
+
+
+def test_an_unreachable_cluster_is_a_service_error():
+    """Planning against a cluster that does not answer is a ServiceError, not a librdkafka exception."""
+    admin = build_admin(index_config(bootstrap_servers="127.0.0.1:1").kafka)
+    with pytest.raises(ServiceError, match="Kafka: cannot list topics"):
+        plan_topics(admin, topic_specs(index_config()), timeout=0.2)

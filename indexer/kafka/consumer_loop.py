@@ -1,0 +1,368 @@
+"""``StageRunner``: the Kafka adapter around one stage's ``process(records) -> ProcessResult``.
+
+One loop iteration: consume a batch (up to ``batch_size`` records, waiting at most ``poll_timeout``),
+hand it to the stage, produce the records the stage returned, wait until Kafka acknowledged them
+(and anything the stage produced itself through the same producer), and only then store the batch's
+offsets. Stored offsets are committed on a checkpoint (``commit_interval`` seconds or
+``commit_every`` records), when partitions are revoked, and on exit. So every offset committed is
+behind work that is done: after a crash, at most the uncommitted records are processed again
+(at-least-once), and none is ever skipped.
+
+Backpressure: a stage that cannot take more right now (the search server answers 429, the gateway is
+down, a retry is not due yet) raises or returns ``Backpressure(retry_after, processed=k)``. The first
+``k`` records of the batch count as done; the runner pauses the assignment, seeks every partition
+back to its first record not done, and resumes after ``retry_after`` seconds. ``GatewayUnavailable``
+from a stage is read the same way. A failed delivery of produced records is handled like
+backpressure for the whole batch. Nothing crashes and nothing is dropped.
+
+Stopping: ``stop()`` (or a signal handler installed by ``stop_on_signals``) only sets a flag. The
+loop finishes the batch in hand, waits for its acknowledgements (up to ``shutdown_timeout``),
+commits and returns. ``run(timeout=, max_messages=)`` also returns after a time or a number of
+processed records, which makes tests deterministic.
+
+Any other exception from the stage is a bug or a fatal condition: the runner commits what it stored
+before the failing batch and re-raises, and the failing batch is delivered again after a restart.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Literal
+
+import structlog
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from indexer.kafka.producer import DeliveryFailed, TrackedProducer
+from indexer.messages import OutgoingRecord, Record
+from schema_gen.errors import GatewayUnavailable, ServiceError
+
+log = structlog.get_logger(__name__)
+
+Partition = tuple[str, int]
+_COMMIT_RESERVE = 3.0
+"""Seconds of the shutdown timeout kept for the final commit and leaving the group."""
+
+
+class Backpressure(ServiceError):
+    """A stage cannot take more right now: pause for ``retry_after`` seconds, then redeliver.
+
+    ``processed`` leading records of the batch were handled before the pressure and are not redelivered.
+    """
+
+    def __init__(self, retry_after: float, processed: int = 0, reason: str = "") -> None:
+        self.retry_after = max(0.0, retry_after)
+        self.processed = processed
+        super().__init__(f"backpressure for {self.retry_after:g}s{': ' + reason if reason else ''}")
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What a stage did with a batch: records to produce, and backpressure if it stopped early."""
+
+    outgoing: Sequence[OutgoingRecord] = ()
+    backpressure: Backpressure | None = None
+
+
+Process = Callable[[Sequence[Record]], ProcessResult | Backpressure | None]
+"""A stage: every record of the batch is done when it returns, unless it reports backpressure."""
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    batch_size: int = 500
+    poll_timeout: float = 0.5
+    """Longest wait for a batch to fill; also how quickly a stop request is noticed when idle."""
+    commit_interval: float = 5.0
+    commit_every: int = 10_000
+    shutdown_timeout: float = 10.0
+    """From a stop request to returning: finish the batch, wait for acknowledgements, commit."""
+    delivery_retry_after: float = 1.0
+    """Pause after produced records were not acknowledged, before the batch is processed again."""
+    gateway_retry_after: float = 2.0
+    """Pause after ``GatewayUnavailable`` without its own ``retry_after``."""
+
+
+@dataclass
+class RunSummary:
+    processed: int = 0
+    batches: int = 0
+    backpressure_pauses: int = 0
+    delivery_failures: int = 0
+    commits: int = 0
+    ended_by: Literal["stop", "timeout", "max_messages"] = "stop"
+
+
+@dataclass
+class _Pause:
+    resume_at: float
+    partitions: list[TopicPartition] = field(default_factory=list)
+
+
+class StageRunner:
+    """Runs one stage over ``topics`` with ``consumer`` (from ``clients.build_consumer``)."""
+
+    def __init__(
+        self,
+        process: Process,
+        *,
+        consumer: Consumer,
+        topics: Sequence[str],
+        producer: TrackedProducer | None = None,
+        settings: RunnerSettings | None = None,
+        name: str = "stage",
+    ) -> None:
+        self._process = process
+        self._consumer = consumer
+        self._topics = list(topics)
+        self._producer = producer
+        self._settings = settings or RunnerSettings()
+        self._log = log.bind(stage=name)
+        self._subscribed = False
+        self._closed = False
+        self._stop_requested_at: float | None = None  # a plain attribute: safe to set from a signal handler
+        self._assigned: set[Partition] = set()
+        self._stored: dict[Partition, int] = {}  # next offset to commit, per partition
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
+        self._pause: _Pause | None = None
+        self.summary = RunSummary()
+
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, commit and return; safe from a signal handler."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+
+    def run(self, timeout: float | None = None, max_messages: int | None = None) -> RunSummary:
+        """Process until stopped, ``timeout`` seconds passed or ``max_messages`` records were processed."""
+        if self._closed:
+            raise ServiceError("this stage runner is closed")
+        self._subscribe()
+        started = self.summary.processed
+        deadline = time.monotonic() + timeout if timeout is not None else None
+        try:
+            while True:
+                if self._stop_requested_at is not None:
+                    self.summary.ended_by = "stop"
+                    break
+                if max_messages is not None and self.summary.processed - started >= max_messages:
+                    self.summary.ended_by = "max_messages"
+                    break
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    self.summary.ended_by = "timeout"
+                    break
+                wanted = self._settings.batch_size
+                if max_messages is not None:
+                    wanted = min(wanted, max_messages - (self.summary.processed - started))
+                wait = (
+                    self._settings.poll_timeout
+                    if deadline is None
+                    else min(self._settings.poll_timeout, deadline - now)
+                )
+                self._step(wanted, max(wait, 0.0))
+                self._checkpoint_if_due()
+        except BaseException:
+            self._commit()
+            raise
+        self._commit()
+        return self.summary
+
+    def close(self) -> None:
+        """Commit what is stored and leave the group (revoking partitions commits them too)."""
+        if self._closed:
+            return
+        self._commit()
+        self._consumer.close()
+        self._closed = True
+
+    def __enter__(self) -> StageRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _subscribe(self) -> None:
+        if not self._subscribed:
+            self._consumer.subscribe(
+                self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+            )
+            self._subscribed = True
+
+    def _step(self, wanted: int, wait: float) -> None:
+        self._resume_if_due()
+        if self._pause is not None:
+            wait = max(0.0, min(wait, self._pause.resume_at - time.monotonic()))
+        messages = self._consumer.consume(num_messages=wanted, timeout=wait)
+        batch = [_record(message) for message in messages if not self._is_error(message)]
+        if not batch:
+            return
+        if self._pause is not None:  # fetched before the pause took effect: read again after it
+            self._seek_back(batch)
+            return
+        self.summary.batches += 1
+        try:
+            outcome = self._process(batch)
+        except Backpressure as pressure:
+            outcome = pressure
+        except GatewayUnavailable as unavailable:
+            outcome = Backpressure(unavailable.retry_after or self._settings.gateway_retry_after, 0, str(unavailable))
+        result = outcome if isinstance(outcome, ProcessResult) else ProcessResult(backpressure=outcome)
+        pressure = result.backpressure
+        done = len(batch) if pressure is None else pressure.processed
+        if not 0 <= done <= len(batch):
+            raise ValueError(f"the stage reported {done} processed records of a batch of {len(batch)}")
+        if not self._acknowledged(result.outgoing):
+            self.summary.delivery_failures += 1
+            self._pause_and_rewind(batch, self._settings.delivery_retry_after, "produced records not acknowledged")
+            return
+        self._store(batch[:done])
+        if pressure is not None:
+            self.summary.backpressure_pauses += 1
+            self._pause_and_rewind(batch[done:], pressure.retry_after, str(pressure))
+
+    def _acknowledged(self, outgoing: Sequence[OutgoingRecord]) -> bool:
+        """Produce ``outgoing`` and wait for it and everything produced before; False when it failed."""
+        if self._producer is None:
+            if outgoing:
+                raise ValueError("the stage returned records to produce, but the runner has no producer")
+            return True
+        mark = self._producer.produce_all(outgoing)
+        try:
+            while not self._producer.wait(mark, self._settings.poll_timeout):
+                stop_at = self._stop_requested_at
+                if stop_at is not None and time.monotonic() >= stop_at + self._ack_patience_on_stop():
+                    self._log.warning("kafka.shutdown_before_acknowledged", pending=self._producer.pending)
+                    return False
+        except DeliveryFailed as failure:
+            if failure.fatal:
+                raise
+            self._log.warning("kafka.delivery_failed", error=str(failure))
+            return False
+        return True
+
+    def _ack_patience_on_stop(self) -> float:
+        """How long after a stop request acknowledgements may take, leaving time to commit and leave."""
+        return max(0.0, self._settings.shutdown_timeout - _COMMIT_RESERVE)
+
+    def _store(self, records: Sequence[Record]) -> None:
+        for record in records:
+            partition = (record.topic, record.partition)
+            if partition in self._assigned and record.offset + 1 > self._stored.get(partition, -1):
+                self._stored[partition] = record.offset + 1
+        self._uncommitted += len(records)
+        self.summary.processed += len(records)
+
+    def _pause_and_rewind(self, undone: Sequence[Record], retry_after: float, reason: str) -> None:
+        assignment = self._consumer.assignment()
+        self._consumer.pause(assignment)
+        self._pause = _Pause(time.monotonic() + retry_after, assignment)
+        self._seek_back(undone)
+        self._log.info("kafka.paused", retry_after=retry_after, reason=reason, redeliver=len(undone))
+
+    def _seek_back(self, records: Sequence[Record]) -> None:
+        """Make each partition's first record in ``records`` the next one consumed."""
+        first: dict[Partition, int] = {}
+        for record in records:
+            first.setdefault((record.topic, record.partition), record.offset)
+        for (topic, partition), offset in first.items():
+            if (topic, partition) not in self._assigned:
+                continue  # revoked meanwhile: the new owner starts from the committed offset
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                # Going on would skip records; stop instead, so a restart resumes from committed offsets.
+                raise ServiceError(f"Kafka: cannot seek {topic}[{partition}] back to {offset}: {exc}") from None
+
+    def _resume_if_due(self) -> None:
+        if self._pause is not None and time.monotonic() >= self._pause.resume_at:
+            assigned = [tp for tp in self._pause.partitions if (tp.topic, tp.partition) in self._assigned]
+            if assigned:
+                self._consumer.resume(assigned)
+            self._pause = None
+            self._log.info("kafka.resumed")
+
+    def _checkpoint_if_due(self) -> None:
+        due = time.monotonic() - self._last_commit >= self._settings.commit_interval
+        if self._stored and (due or self._uncommitted >= self._settings.commit_every):
+            self._commit()
+
+    def _commit(self, partitions: Iterable[Partition] | None = None) -> None:
+        chosen = set(self._stored) if partitions is None else set(partitions) & set(self._stored)
+        if not chosen:
+            return
+        offsets = [TopicPartition(topic, partition, self._stored[(topic, partition)]) for topic, partition in chosen]
+        try:
+            results = self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            self._log.warning("kafka.commit_failed", error=str(exc.args[0] if exc.args else exc))
+            return
+        for result in results or ():
+            key = (result.topic, result.partition)
+            if result.error is None and self._stored.get(key) == result.offset:
+                del self._stored[key]
+            elif result.error is not None:
+                self._log.warning("kafka.commit_failed", partition=key, error=str(result.error))
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
+        self.summary.commits += 1
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned |= {(tp.topic, tp.partition) for tp in partitions}
+        self._log.info("kafka.assigned", partitions=sorted(self._assigned))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self._commit(revoked)
+        self._forget(revoked)
+        self._log.info("kafka.revoked", partitions=sorted(revoked))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        lost = {(tp.topic, tp.partition) for tp in partitions}
+        self._forget(lost)  # another member owns them now: committing would move its offsets
+        self._log.warning("kafka.partitions_lost", partitions=sorted(lost))
+
+    def _forget(self, partitions: set[Partition]) -> None:
+        self._assigned -= partitions
+        for partition in partitions:
+            self._stored.pop(partition, None)
+        if not self._assigned:
+            self._pause = None
+
+    def _is_error(self, message: Message) -> bool:
+        error = message.error()
+        if error is None:
+            return False
+        if error.fatal():
+            raise ServiceError(f"Kafka consumer failed: {error.str()} ({error.name()})")
+        if error.code() != KafkaError._PARTITION_EOF:
+            self._log.warning("kafka.consume_error", error=error.str(), code=error.name())
+        return True
+
+
+def _record(message: Message) -> Record:
+    kind, timestamp = message.timestamp()
+    return Record(
+        topic=message.topic() or "",
+        partition=message.partition() or 0,
+        offset=message.offset() or 0,
+        key=message.key(),
+        value=message.value(),
+        headers=tuple(message.headers() or ()),
+        timestamp_ms=timestamp if kind != TIMESTAMP_NOT_AVAILABLE else None,
+    )
+
+
+def stop_on_signals(runners: Iterable[StageRunner], signals: Iterable[int] = (signal.SIGTERM, signal.SIGINT)) -> None:
+    """Install handlers (main thread only) that ask every runner to stop; they only set flags."""
+    chosen = list(runners)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        for runner in chosen:
+            runner.stop()
+
+    for number in signals:
+        signal.signal(number, handler)
