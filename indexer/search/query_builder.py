@@ -49,6 +49,8 @@ class SearchPlan:
     first: int
     fingerprint: str
     facets: tuple[FacetPlan, ...]
+    score_positions: tuple[int, ...] = ()
+    """Positions of ``_score`` among the sort values (scores are 32-bit floats)."""
 
 
 class QueryBuilder:
@@ -130,7 +132,8 @@ class QueryBuilder:
             body["_source"] = source_filter
         if after:
             body["search_after"] = decode_cursor(after, search_fingerprint, len(sort_clauses))
-        return SearchPlan(self.catalogue.index, body, first, search_fingerprint, tuple(facet_plans))
+        scores = tuple(number for number, clause in enumerate(sort_clauses) if SCORE in clause)
+        return SearchPlan(self.catalogue.index, body, first, search_fingerprint, tuple(facet_plans), scores)
 
     def suggest_body(self, prefix: str, size: int) -> dict[str, Any]:
         """The body of a suggestion request on the autocomplete fields."""

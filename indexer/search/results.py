@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +130,20 @@ def _facet(plan: FacetPlan, aggregations: Mapping[str, Any]) -> Facet:
     return Facet(plan.path, values, missing, other)
 
 
+def _exact_scores(values: list[Any], positions: tuple[int, ...]) -> list[Any]:
+    """Sort values with each score widened to the exact value of its 32-bit float.
+
+    Scores are 32-bit floats printed in their shortest form (``2.939545``); a server that compares the
+    cursor's value as a 64-bit float would see every hit with that score as coming after it, and
+    repeat them on the next page. The exact value means the same to every server.
+    """
+    exact = list(values)
+    for position in positions:
+        if isinstance(exact[position], float):
+            exact[position] = struct.unpack("f", struct.pack("f", exact[position]))[0]
+    return exact
+
+
 def read_search_response(plan: SearchPlan, response: Mapping[str, Any]) -> SearchResult:
     """The ``SearchResult`` of a search body built by ``plan``."""
     hits_section = response.get("hits", {})
@@ -140,7 +155,7 @@ def read_search_response(plan: SearchPlan, response: Mapping[str, Any]) -> Searc
     )
     next_cursor = None
     if len(raw_hits) > plan.first and page:
-        next_cursor = encode_cursor(page[-1]["sort"], plan.fingerprint)
+        next_cursor = encode_cursor(_exact_scores(page[-1]["sort"], plan.score_positions), plan.fingerprint)
     aggregations = response.get("aggregations", {})
     facets = {facet.path: _facet(facet, aggregations) for facet in plan.facets}
     return SearchResult(

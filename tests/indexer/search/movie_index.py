@@ -69,7 +69,7 @@ FIELDS = [
     _field("production.ptpId", "keyword", type_name="ID", graphql_type="ID!"),
     _enum("production.status", "ProductionStatus", STATUSES),
     _object("production.locations", "Location", list=True),
-    _field("production.locations.city", "text", list=True, sortable=False),
+    _field("production.locations.city", "text", list=True),
     _field("production.locations.country", "keyword", list=True, sortable=False),
     _object("credits", "Credit", nested=True, list=True),
     _enum("credits.role", "CreditRole", ROLES, nested_path="credits"),
