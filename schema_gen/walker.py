@@ -126,6 +126,12 @@ def _config_problems(schema: GraphQLSchema, config: IndexConfig, where: str) -> 
             if name not in type_.fields:
                 message = f"'{type_name}' has no field '{name}'.{_suggest(name, type_.fields)}"
                 problems.append(Problem(f"{where}: keys.{type_name}[{index}]", message))
+    for index, event in enumerate(config.events):
+        if not isinstance(schema.get_type(event.type), GraphQLObjectType | GraphQLInterfaceType):
+            message = (
+                f"'{event.type}' is not an object or interface type in the schema.{_suggest(event.type, composite)}"
+            )
+            problems.append(Problem(f"{where}: events[{index}].type", message))
     scalars = [name for name, t in schema.type_map.items() if isinstance(t, GraphQLScalarType)]
     for name in config.scalars:
         if name not in scalars:

@@ -97,6 +97,18 @@ class TestShapes:
 
 
 class TestFragmentsAndAbstractTypes:
+    def test_abstract_root_type(self):
+        """root.type may be an interface: fields in fragments on its members get ``only_on``."""
+        query = "query N($id: ID!) { node(id: $id) { id ... on Movie { title } ... on Series { title seasons } } }"
+        model = walk(query, root={"type": "Node"})
+        assert (model.root.abstract, model.root.possible_types) == (True, ("Movie", "Series"))
+        assert [(c.key, c.only_on) for c in model.root.children] == [
+            ("id", None),
+            ("title", None),
+            ("seasons", ("Series",)),
+        ]
+        assert model.root.key_fields == ("id",)
+
     def test_named_fragments_are_expanded_in_place(self):
         """A named fragment's fields appear where it is spread, in selection order."""
         query = """
@@ -362,6 +374,25 @@ class TestValidation:
         [problem] = caught.value.problems
         assert problem.where.startswith("studio.graphql:")
         assert problem.message.endswith("kept the first (the query uses it)")
+
+    def test_undefined_type_used_by_the_query_is_an_error(self):
+        """A field whose type the SDL never defines (declared a scalar to load) cannot be indexed silently."""
+        loaded = schema_from_sdl(STUDIO.replace("scalar DateTime\n", ""), "studio.graphql")
+        with pytest.raises(QueryError) as caught:
+            walk("query M($id: ID!) { movie(id: $id) { id releasedAt } }", loaded=loaded)
+        assert str(caught.value.problems[0]).endswith(
+            "type DateTime is not defined; declared it as a scalar (the query uses it)"
+        )
+
+    def test_event_types_must_exist(self):
+        """``events[].type`` naming no object or interface type is a ConfigError naming the entry."""
+        events = [{"topic": "demo.movies.movies", "type": "Movie"}, {"topic": "demo.talent", "type": "Talant"}]
+        with pytest.raises(ConfigError) as caught:
+            walk("query M($id: ID!) { movie(id: $id) { id } }", events=events)
+        assert [str(p) for p in caught.value.problems] == [
+            "movies.yaml: events[1].type: 'Talant' is not an object or interface type in the schema."
+            " Did you mean 'Talent'?"
+        ]
 
     def test_schema_warning_on_a_type_reached_through_an_interface_is_an_error(self):
         """A broken field of a concrete type counts when the query selects it through an interface."""
