@@ -103,10 +103,20 @@ _READABLE = {
 }
 
 
+def _lines(source: str) -> list[str]:
+    """Lines as the lexer counts them (only ``\n`` ends a line)."""
+    return source.split("\n")
+
+
+def _visible(line: str) -> str:
+    """A source line safe to print: control characters become spaces or ``?``, one for one."""
+    return "".join(ch if ch.isprintable() else " " if ch.isspace() else "?" for ch in line)
+
+
 def excerpt(source: str, span: Span) -> str:
     """The source line of ``span`` with a caret line under it, indented for an error message."""
-    lines = source.splitlines() or [""]
-    line = lines[min(span.line, len(lines)) - 1]
+    lines = _lines(source)
+    line = _visible(lines[min(span.line, len(lines)) - 1])
     end = span.end_column if span.end_line == span.line else len(line) + 1
     width = max(1, end - span.column)
     return f"    {line}\n    {' ' * (span.column - 1)}{'^' * width}"
@@ -282,25 +292,25 @@ def _syntax_problem(source: str, error: UnexpectedInput) -> Problem:
     line, column = max(error.line, 1), max(error.column, 1)
     span = Span(line, column, line, column + 1)
     if isinstance(error, UnexpectedCharacters):
-        character = source.splitlines()[line - 1][column - 1] if source else ""
+        character = source[error.pos_in_stream] if 0 <= error.pos_in_stream < len(source) else ""
         if character in "\"'":
             message = "this string is not closed (or has a line break in it)"
         elif character == "=":
             message = "use == to compare"
         elif character.isdigit() or character == "-":
-            word = _WORD.match(source.splitlines()[line - 1], column - 1)
+            word = _WORD.match(source, error.pos_in_stream)
             text = word.group(0) if word else character
             span = Span(line, column, line, column + len(text))
             message = f"cannot read {text!r}: numbers look like 42 or -1.5, dates like 2020-01-31, and text is quoted"
         else:
-            message = f"unexpected character {character!r}"
+            message = f"unexpected character {character!r}" if character else "unexpected character"
     elif isinstance(error, UnexpectedToken) and error.token.type != "$END":
         token = error.token
         span = _span_of(token)
         message = f"unexpected {token.value!r}{_expected(_accepted(error))}"
     else:
         expected = _accepted(error) if isinstance(error, UnexpectedToken | UnexpectedEOF) else set()
-        lines = source.splitlines() or [""]
+        lines = _lines(source)
         span = Span(len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
         message = f"the filter ends too early{_expected(expected)}"
     return located(source, span, message)
