@@ -23,9 +23,11 @@ from schema_gen.errors import ArtifactError, DocumentError
 from schema_gen.render import DocumentRenderer
 
 ConfigArgument = Annotated[
-    Path, typer.Argument(help="The index definition (YAML).", show_default=False, dir_okay=False)
+    Path, typer.Argument(help="The index definition (YAML).", metavar="CONFIG", show_default=False, dir_okay=False)
 ]
-OutOption = Annotated[Path, typer.Option("--out", "-o", help="Directory of the generated artifacts.", file_okay=False)]
+OutOption = Annotated[
+    Path, typer.Option("--out", "-o", help="Directory of the generated artifacts.", metavar="DIR", file_okay=False)
+]
 
 
 def _warn(warnings: Iterable[Any]) -> None:
