@@ -88,7 +88,10 @@ def _fetched_at(value: str | None) -> datetime | None:
 def render(
     config: ConfigArgument,
     response: Annotated[
-        Path, typer.Argument(help='A saved GraphQL response: {"data": ...}.', show_default=False, dir_okay=False)
+        Path,
+        typer.Argument(
+            help='A saved GraphQL response: {"data": ...}.', metavar="RESPONSE", show_default=False, dir_okay=False
+        ),
     ],
     fetched_at: Annotated[
         str | None, typer.Option("--fetched-at", help="ISO-8601 time for graphdex.fetched_at (default: now).")
