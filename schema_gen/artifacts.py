@@ -72,14 +72,16 @@ def render_json(content: dict[str, Any]) -> str:
 
 
 def write_artifacts(artifacts: Artifacts, out_dir: str | Path) -> list[Path]:
-    """Write the three files into ``out_dir`` (created if needed); returns their paths."""
+    """Write the three files into ``out_dir`` (created if needed), each replaced atomically; returns their paths."""
     directory = Path(out_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         written = []
         for name, content in artifacts.files().items():
             path = directory / name
-            path.write_text(render_json(content), encoding="utf-8")
+            partial = directory / f".{name}.partial"
+            partial.write_text(render_json(content), encoding="utf-8")
+            partial.replace(path)  # atomic: a reader never sees half a file
             written.append(path)
     except OSError as error:
         raise ArtifactError(f"cannot write artifacts to {directory}: {error.strerror or error}") from error
