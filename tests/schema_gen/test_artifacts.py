@@ -33,9 +33,10 @@ def test_generate_bundles_the_three_artifacts(artifacts):
 
 
 def test_written_artifacts_check_clean(artifacts, tmp_path):
-    """Files just written are up to date, and are indented JSON ending in a newline."""
+    """Files just written (and nothing else) are up to date, and are indented JSON ending in a newline."""
     written = write_artifacts(artifacts, tmp_path / "generated")
     assert [path.name for path in written] == FILES
+    assert sorted(path.name for path in (tmp_path / "generated").iterdir()) == sorted(FILES)
     text = written[0].read_text(encoding="utf-8")
     assert text.startswith('{\n  "type": "record"')
     assert text.endswith("}\n")
