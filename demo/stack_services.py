@@ -20,7 +20,8 @@ from demo.prerequisites import GATEWAY_SCRIPT, node_binary, osmem_binary, tansu_
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE, SUBGRAPHS
 
 SUBGRAPH_GRAPHQL_PATH = "/graphql"
-GATEWAY_GRAPHQL_PATH = "/graphql"
+GATEWAY_GRAPHQL_PATH = "/"
+"""As ``configs/movies.yaml`` defaults ``GRAPHDEX_GATEWAY_URL`` (the gateway answers on every path)."""
 
 
 @dataclass(frozen=True)

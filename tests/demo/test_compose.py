@@ -210,10 +210,16 @@ def test_kafka_is_a_kraft_node_with_a_listener_for_containers(services):
     assert (host, int(port)) in {("kafka", listening) for listening in _listening(services["kafka"])}
 
 
-def test_movies_config_variables_are_provided(services):
-    """Every variable configs/movies.yaml needs without a default is set for graphdex."""
-    config = REPO / "configs" / "movies.yaml"
-    if not config.is_file():
-        pytest.skip("configs/movies.yaml does not exist yet")
-    required = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", config.read_text()))
-    assert required <= set(services["graphdex"]["environment"])
+def test_movies_config_variables_are_set_for_the_containers(services):
+    """Every variable of configs/movies.yaml is set for graphdex, with the default's path and port on a service."""
+    config = (REPO / "configs" / "movies.yaml").read_text()
+    environment = services["graphdex"]["environment"]
+    references = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}", config)
+    assert references
+    for name, default in references:
+        assert name in environment, f"configs/movies.yaml uses {name}, which graphdex's environment does not set"
+        value = str(environment[name])
+        if "://" in default:
+            container, local = urlsplit(value), urlsplit(default)
+            assert (container.scheme, container.port, container.path) == (local.scheme, local.port, local.path)
+            assert container.hostname in services

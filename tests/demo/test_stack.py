@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from demo.stack import LocalStack, StackOptions, required_services, start_waves,
 from demo.stack_services import Endpoints
 from demo.stack_state import STATE_FILE, ServiceRecord, StackState, recorded_status, stop_recorded_stack
 from schema_gen.errors import StackError
+from tests.conftest import REPO
 
 PYTHON = sys.executable
 
@@ -100,11 +102,20 @@ def test_endpoints_and_exported_environment():
     endpoints = Endpoints.for_ports(default_ports())
     assert endpoints.subgraph_urls["movies"] == "http://127.0.0.1:4001/graphql"
     assert endpoints.environment() == {
-        "GRAPHDEX_GATEWAY_URL": "http://127.0.0.1:4000/graphql",
+        "GRAPHDEX_GATEWAY_URL": "http://127.0.0.1:4000/",
         "GRAPHDEX_ES_URL": "http://127.0.0.1:9200",
         "GRAPHDEX_ES_PLAIN_JSON": "true",
         "GRAPHDEX_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
     }
+
+
+def test_exported_environment_matches_the_movies_config_defaults():
+    """On the default ports, ``graphdex dev up`` exports exactly the defaults of configs/movies.yaml."""
+    config = (REPO / "configs" / "movies.yaml").read_text()
+    defaults = dict(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}", config))
+    exported = Endpoints.for_ports(default_ports()).environment()
+    del exported["GRAPHDEX_ES_PLAIN_JSON"]  # osmem-server needs it; a real Elasticsearch does not
+    assert {name: defaults.get(name) for name in exported} == exported
 
 
 # --- the state file -----------------------------------------------------------------------------
