@@ -186,3 +186,41 @@ def test_sigterm_drains_the_batch_commits_and_returns(kafka, producer, topics, u
     assert sum(progress.values()) == len(processed)
     for partition, offset in progress.items():
         assert max(record.offset for record in processed if record.partition == partition) + 1 == offset
+
+
+def test_a_second_member_takes_over_partitions_after_committed_offsets(kafka, producer, topics, unique_name):
+    """When a second runner joins the group, revoked partitions are committed first: nothing is lost or redone."""
+    source, _ = topics
+    values = fill(producer, source, 150)
+    group = f"{unique_name}.rebalance"
+    seen: list[tuple[str, bytes]] = []
+    lock = threading.Lock()
+
+    def stage_for(member: str):
+        def process(records: Sequence[Record]) -> None:
+            time.sleep(0.5)  # slow enough that the first member is still busy when the second joins
+            with lock:
+                seen.extend((member, record.value or b"") for record in records)
+                if len(seen) >= len(values):
+                    first.stop()
+                    second.stop()
+
+        return process
+
+    first = runner(kafka, group, source, stage_for("first"))
+    second = runner(kafka, group, source, stage_for("second"))
+    threads = [threading.Thread(target=first.run, kwargs={"timeout": 120}, daemon=True)]
+    threads[0].start()
+    while not seen:
+        time.sleep(0.05)
+    threads.append(threading.Thread(target=second.run, kwargs={"timeout": 120}, daemon=True))
+    threads[1].start()
+    for thread in threads:
+        thread.join(timeout=130)
+    first.close()
+    second.close()
+    counts = Counter(value for _, value in seen)
+    assert set(counts) == set(values)
+    assert {member for member, _ in seen} == {"first", "second"}
+    assert sum(count - 1 for count in counts.values()) <= SETTINGS.batch_size  # at most one batch in flight redone
+    assert sum(committed(kafka, group, source).values()) == 150
