@@ -66,6 +66,7 @@ class ChildProcess:
     def __init__(self, spec: LaunchSpec, popen: subprocess.Popen[bytes]) -> None:
         self.spec = spec
         self.popen = popen
+        self._terminated_at: float | None = None
 
     @classmethod
     def launch(cls, spec: LaunchSpec, *, bound_to_parent: bool) -> ChildProcess:
@@ -111,13 +112,20 @@ class ChildProcess:
         if self.popen.returncode is None:
             self.popen.returncode = 0  # what Popen checks before waiting, killing or warning "still running"
 
+    def terminate(self) -> None:
+        """Send SIGTERM to the process group, once; ``stop`` then waits for it (stop several in parallel)."""
+        if self.popen.returncode is None and self._terminated_at is None and not self._exited_unreaped(0):
+            _signal_group(self.pid, signal.SIGTERM)
+            self._terminated_at = time.monotonic()
+
     def stop(self, grace: float) -> None:
-        """SIGTERM to the process group, SIGKILL after ``grace`` seconds; reaps the process."""
+        """SIGTERM to the process group, SIGKILL ``grace`` seconds after it; reaps the process."""
         if self.popen.returncode is not None:
             return  # already reaped: its pid (and group id) may belong to someone else by now
-        if not self._exited_unreaped(0):
-            _signal_group(self.pid, signal.SIGTERM)
-            if not self._exited_unreaped(grace):
+        self.terminate()
+        if self._terminated_at is not None:
+            remaining = grace - (time.monotonic() - self._terminated_at)
+            if not self._exited_unreaped(max(remaining, 0.0)):
                 _signal_group(self.pid, signal.SIGKILL)
                 self._exited_unreaped(None)
         # The leader is a zombie until reaped, so the group id is still ours: anything the service left

@@ -81,17 +81,14 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        """Stop every started service, the last started first, and remove the state file."""
+        """Stop every started service, the gateway first and Kafka last, and remove the state file."""
         self._stop_services(list(self._children))
 
     def _stop_services(self, names: list[str]) -> None:
+        """Stop ``names`` wave by wave, the last wave first; the services of one wave stop in parallel."""
         failures: list[str] = []
-        for name in reversed(names):
-            try:
-                self._children[name].stop(self.options.stop_grace)
-            except StackError as exc:
-                failures.append(f"{name}: {exc}")
-            del self._children[name]
+        for wave in reversed(start_waves(names)):
+            failures += _stop_together([self._children.pop(name) for name in wave], self.options.stop_grace)
         if self._children:
             self._state().write(self.options.state_dir)
         else:
@@ -237,6 +234,18 @@ def wait_until_ready(started: list[tuple[ChildProcess, HealthProbe]], timeout: f
         if pending:
             time.sleep(0.05)
     return ready
+
+
+def _stop_together(children: list[ChildProcess], grace: float) -> list[str]:
+    """SIGTERM to all, then wait for each (SIGKILL after ``grace``); what went wrong, per service."""
+    failures: list[str] = []
+    for action in (ChildProcess.terminate, lambda child: child.stop(grace)):
+        for child in children:
+            try:
+                action(child)
+            except StackError as exc:
+                failures.append(f"{child.name}: {exc}")
+    return failures
 
 
 def _remove_database(options: StackOptions, name: str) -> None:
