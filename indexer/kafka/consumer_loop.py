@@ -1,12 +1,12 @@
 """``StageRunner``: the Kafka adapter around one stage's ``process(records) -> ProcessResult``.
 
 One loop iteration: consume a batch (up to ``batch_size`` records, waiting at most ``poll_timeout``),
-hand it to the stage, produce the records the stage returned, wait until Kafka acknowledged them
-(and anything the stage produced itself through the same producer), and only then store the batch's
-offsets. Stored offsets are committed on a checkpoint (``commit_interval`` seconds or
-``commit_every`` records), when partitions are revoked, and on exit. So every offset committed is
-behind work that is done: after a crash, at most the uncommitted records are processed again
-(at-least-once), and none is ever skipped.
+hand it to the stage, produce the records the stage returned, wait until Kafka acknowledged them,
+and only then store the batch's offsets. (A stage that produces on its own instead of returning
+records waits for its own ``DeliveryBatch`` before it returns.) Stored offsets are committed on a
+checkpoint (``commit_interval`` seconds or ``commit_every`` records), when partitions are revoked,
+and on exit. So every offset committed is behind work that is done: after a crash, at most the
+uncommitted records are processed again (at-least-once), and none is ever skipped.
 
 Backpressure: a stage that cannot take more right now (the search server answers 429, the gateway is
 down, a retry is not due yet) raises or returns ``Backpressure(retry_after, processed=k)``. The first
@@ -225,17 +225,18 @@ class StageRunner:
             self._pause_and_rewind(batch[done:], pressure.retry_after, str(pressure))
 
     def _acknowledged(self, outgoing: Sequence[OutgoingRecord]) -> bool:
-        """Produce ``outgoing`` and wait for it and everything produced before; False when it failed."""
+        """Produce ``outgoing`` and wait until Kafka acknowledged all of it; False when it did not."""
         if self._producer is None:
             if outgoing:
                 raise ValueError("the stage returned records to produce, but the runner has no producer")
             return True
-        mark = self._producer.produce_all(outgoing)
+        batch = self._producer.batch()
         try:
-            while not self._producer.wait(mark, self._settings.poll_timeout):
+            batch.produce_all(outgoing)
+            while not batch.wait(self._settings.poll_timeout):
                 stop_at = self._stop_requested_at
                 if stop_at is not None and time.monotonic() >= stop_at + self._ack_patience_on_stop():
-                    self._log.warning("kafka.shutdown_before_acknowledged", pending=self._producer.pending)
+                    self._log.warning("kafka.shutdown_before_acknowledged", pending=batch.pending)
                     return False
         except DeliveryFailed as failure:
             if failure.fatal:

@@ -24,28 +24,27 @@ def unreachable_producer():
     producer.close(timeout=1)
 
 
-def test_nothing_produced_is_settled(unreachable_producer):
-    """A mark with nothing before it is settled at once."""
-    mark = unreachable_producer.mark()
-    assert unreachable_producer.settled(mark)
-    assert unreachable_producer.wait(mark, timeout=0)
+def test_an_empty_batch_is_acknowledged_at_once(unreachable_producer):
+    """A batch with nothing in it needs no acknowledgement."""
+    assert unreachable_producer.batch().wait(timeout=0)
 
 
-def test_unacknowledged_messages_fail_the_wait_once(unreachable_producer):
-    """wait() raises DeliveryFailed naming topic and key, then forgets the failure so the batch can be redone."""
-    mark = unreachable_producer.produce_all([OutgoingRecord("graphdex.movies.documents", b"m1", b"doc")])
-    assert unreachable_producer.pending == 1
+def test_unacknowledged_messages_fail_their_own_batch_only(unreachable_producer):
+    """wait() raises DeliveryFailed naming topic and key for the batch that produced them, and no other."""
+    failing = unreachable_producer.batch().produce_all([OutgoingRecord("graphdex.movies.documents", b"m1", b"doc")])
+    other = unreachable_producer.batch()
+    assert failing.pending == 1
     with pytest.raises(DeliveryFailed) as caught:
-        unreachable_producer.wait(mark, timeout=10)
+        failing.wait(timeout=10)
     assert not caught.value.fatal
     assert "graphdex.movies.documents key=b'm1'" in str(caught.value)
-    assert unreachable_producer.wait(mark, timeout=0)
+    assert other.wait(timeout=0)
     assert unreachable_producer.delivered == 0
 
 
 def test_flush_reports_what_is_still_pending(unreachable_producer):
     """flush() that runs out of time says how many messages are still unacknowledged."""
-    unreachable_producer.produce(OutgoingRecord("t", None, b"x"))
+    unreachable_producer.batch().produce(OutgoingRecord("t", None, b"x"))
     with pytest.raises(DeliveryFailed, match=r"did not acknowledge 1 produced messages within 0\.01s"):
         unreachable_producer.flush(0.01)
 

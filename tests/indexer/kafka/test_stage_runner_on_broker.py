@@ -52,8 +52,8 @@ def topics(kafka: KafkaSettings, unique_name: str) -> tuple[str, str]:
 
 def fill(producer: TrackedProducer, topic: str, count: int) -> list[bytes]:
     values = [f"v{number:03d}".encode() for number in range(count)]
-    producer.produce_all(OutgoingRecord(topic, f"id{n % 7}".encode(), value) for n, value in enumerate(values))
-    producer.flush(30)
+    batch = producer.batch().produce_all(OutgoingRecord(topic, f"id{n % 7}".encode(), v) for n, v in enumerate(values))
+    assert batch.wait(30)
     return values
 
 
