@@ -170,6 +170,12 @@ def _read_list(batch: BatchQuery, value: Any, id_field: str, into: _Attribution)
             at_position.setdefault(position, batch.ids[position])
             if isinstance(entity, dict) and batch.ids[position] not in into.found:
                 into.found[batch.ids[position]] = entity
+    elif any(isinstance(entity, dict) and _entity_id(entity, id_field) is None for entity in value):
+        # An entity without an id might be any of the ids not found: none of them may count as deleted.
+        detail = f"an entity without {id_field} in the response cannot be matched to a requested id"
+        for document_id in batch.ids:
+            if document_id not in into.found:
+                into.broken[document_id] = detail
     return at_position
 
 

@@ -115,3 +115,13 @@ def test_versions_are_microseconds_and_strictly_increasing():
     readings = iter([5_000_000_000, 5_000_000_000, 4_000_000_000, 9_000_000_000])
     clock = VersionClock(lambda: next(readings))
     assert [clock.next_version() for _ in range(4)] == [5_000_000, 5_000_001, 5_000_002, 9_000_000]
+
+
+def test_an_entity_without_an_id_keeps_the_unfound_ids_from_being_deleted():
+    """Out of request order, an entity with a null id might be any unfound id: those fail, not delete."""
+    body = {"data": {"movies": [movie("m2"), movie(None)]}}
+    results = split(list_batch("m1", "m2", "m3"), body)
+    assert results["m2"] == Found(movie("m2"))
+    assert isinstance(results["m1"], Errored)
+    assert isinstance(results["m3"], Errored)
+    assert "without movieId" in results["m1"].detail
