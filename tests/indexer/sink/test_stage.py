@@ -1,0 +1,89 @@
+"""The sink stage: decoding document messages, outcomes to metrics and dead letters, backpressure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from indexer.kafka.document_codec import DocumentCodec
+from indexer.kafka.topics import TopicLayout
+from indexer.messages import DeadLetter, Record, document_headers
+from indexer.metrics import PipelineMetrics
+from indexer.sink.bulk_sink import DocumentWrite, WriteOutcome
+from indexer.sink.stage import SinkStage
+
+LAYOUT = TopicLayout("graphdex", "graphdex", "movies")
+SCHEMA = {"type": "record", "name": "Movie", "fields": [{"name": "movieId", "type": "string"}]}
+CODEC = DocumentCodec(SCHEMA, topic=LAYOUT.documents, id_field="movieId")
+
+
+class ScriptedSink:
+    """Returns a scripted status per document id and records the writes."""
+
+    def __init__(self, statuses: dict[str, str]) -> None:
+        self.statuses = statuses
+        self.writes: list[DocumentWrite] = []
+
+    def write(self, writes: Sequence[DocumentWrite]) -> list[WriteOutcome]:
+        self.writes += writes
+        return [
+            WriteOutcome(
+                w, self.statuses[w.id], "mapper_parsing_exception" if self.statuses[w.id] == "failed" else None, "why"
+            )
+            for w in writes
+        ]  # type: ignore[arg-type]
+
+
+def stage(sink: Any, metrics: PipelineMetrics | None = None) -> SinkStage:
+    return SinkStage(
+        index="movies",
+        sink=sink,
+        codec=CODEC,
+        topics=LAYOUT,
+        metrics=metrics or PipelineMetrics(),
+        clock_ms=lambda: 10_000,
+    )
+
+
+def document(offset: int, doc_id: str, version: int = 5, tombstone: bool = False) -> Record:
+    value = None if tombstone else CODEC.encode({"movieId": doc_id})
+    return Record(LAYOUT.documents, 0, offset, doc_id.encode(), value, document_headers(version, 9_000))
+
+
+def test_documents_and_tombstones_become_versioned_writes() -> None:
+    """Values are decoded to index writes, tombstones to deletes, each at its header version."""
+    sink = ScriptedSink({"m1": "indexed", "m2": "deleted"})
+    metrics = PipelineMetrics()
+    result = stage(sink, metrics).process([document(0, "m1", 7), document(1, "m2", 8, tombstone=True)])
+    assert [(w.id, w.version, w.source) for w in sink.writes] == [("m1", 7, {"movieId": "m1"}), ("m2", 8, None)]
+    assert result.outgoing == []
+    assert result.backpressure is None
+    assert metrics.value("graphdex_freshness_seconds_count", {"index": "movies"}) == 2
+    assert metrics.value("graphdex_freshness_seconds_sum", {"index": "movies"}) == 2.0
+
+
+def test_refused_document_is_dead_lettered_and_others_proceed() -> None:
+    """A mapping error dead-letters that document with its bytes; stale writes are noops, not failures."""
+    sink = ScriptedSink({"m1": "failed", "m2": "noop"})
+    metrics = PipelineMetrics()
+    result = stage(sink, metrics).process([document(0, "m1"), document(1, "m2")])
+    [letter] = [DeadLetter.from_bytes(out.value) for out in result.outgoing]
+    assert (letter.reason, letter.offset, letter.stage) == ("mapper_parsing_exception", 0, "sink")
+    assert metrics.value("graphdex_documents_total", {"index": "movies", "outcome": "noop"}) == 1
+
+
+def test_busy_index_pauses_from_the_first_retryable_write() -> None:
+    """A 429 on the second write keeps the first as done and redelivers from the second on."""
+    sink = ScriptedSink({"m1": "indexed", "m2": "retry", "m3": "failed"})
+    result = stage(sink).process([document(0, "m1"), document(1, "m2"), document(2, "m3")])
+    assert result.backpressure is not None
+    assert result.backpressure.processed == 1
+    assert result.outgoing == []  # m3's dead letter is not final: m3 is delivered again
+
+
+def test_message_without_version_header_is_dead_lettered() -> None:
+    """A document message without graphdex's headers cannot be versioned and is dead-lettered."""
+    sink = ScriptedSink({})
+    result = stage(sink).process([Record(LAYOUT.documents, 0, 4, b"m9", CODEC.encode({"movieId": "m9"}))])
+    assert DeadLetter.from_bytes(result.outgoing[0].value).reason == "bad_document"
+    assert sink.writes == []
