@@ -210,6 +210,8 @@ class StageRunner:
             outcome = pressure
         except GatewayUnavailable as unavailable:
             outcome = Backpressure(unavailable.retry_after or self._settings.gateway_retry_after, 0, str(unavailable))
+        if outcome is not None and not isinstance(outcome, ProcessResult | Backpressure):
+            raise TypeError(f"a stage returns a ProcessResult, Backpressure or None, not {type(outcome).__name__}")
         result = outcome if isinstance(outcome, ProcessResult) else ProcessResult(backpressure=outcome)
         pressure = result.backpressure
         done = len(batch) if pressure is None else pressure.processed

@@ -230,3 +230,11 @@ def test_an_impossible_processed_count_is_refused():
             max_messages=2
         )
     assert consumer.committed == {}
+
+
+def test_a_stage_returning_something_else_is_refused():
+    """A stage returning neither a ProcessResult, Backpressure nor None raises instead of guessing."""
+    consumer = InMemoryConsumer(partitions(1))
+    with pytest.raises(TypeError, match="not list"):
+        StageRunner(lambda records: [], consumer=consumer, topics=["req"], settings=FAST).run(max_messages=1)
+    assert consumer.committed == {}
