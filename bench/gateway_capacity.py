@@ -43,7 +43,7 @@ def latency_buckets(registry: CollectorRegistry) -> list[tuple[float, float]]:
         (float(sample.labels["le"]), sample.value)
         for metric in registry.collect()
         for sample in metric.samples
-        if sample.name == "graphdex_fetch_request_seconds_bucket"
+        if sample.name == "graphdex_fetch_latency_seconds_bucket"
     ]
     return sorted(buckets)
 

@@ -8,8 +8,11 @@ import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse
 
-from indexer.fetch import Deleted, Failed, FailureReason, Fetched, VersionClock
+from indexer.fetch import Deleted, DocumentFetcher, Failed, FailureReason, Fetched, FetchMetrics, VersionClock
+from indexer.metrics import PipelineMetrics
 from schema_gen.avro import METADATA_FIELD
+
+from .fakes import LIST_QUERY, make_config, make_model
 
 
 def aliases(query: str) -> list[str]:
@@ -193,7 +196,7 @@ def test_outcomes_are_counted_in_the_registry(build_fetcher, gateway, registry):
     assert outcome("deleted") == 1
     assert outcome("failed", "graphql_error") == 1
     assert registry.get_sample_value("graphdex_fetch_batch_size_sum", {"index": "movies"}) == 3
-    assert registry.get_sample_value("graphdex_fetch_request_seconds_count", {"index": "movies"}) == 1
+    assert registry.get_sample_value("graphdex_fetch_latency_seconds_count", {"index": "movies"}) == 1
 
 
 def test_graph_headers_are_sent_with_every_request(build_fetcher, gateway):
@@ -201,3 +204,19 @@ def test_graph_headers_are_sent_with_every_request(build_fetcher, gateway):
     build_fetcher("list").fetch(["m1"])
     assert gateway.headers[0]["authorization"] == "Bearer s3cret"
     assert "application/json" in gateway.headers[0]["content-type"]
+
+
+def test_fetch_metrics_share_the_daemon_registry_without_duplicates(gateway):
+    """for_pipeline reuses PipelineMetrics' fetch collectors, so both live in one registry."""
+    pipeline = PipelineMetrics()
+    config = make_config(LIST_QUERY, "ids")
+    fetcher = DocumentFetcher.for_index(
+        make_model(config),
+        config,
+        metrics=FetchMetrics.for_pipeline(pipeline),
+        transport=httpx.MockTransport(gateway),
+    )
+    with fetcher:
+        fetcher.fetch(["m1", "m2"])
+    assert pipeline.value("graphdex_fetch_batch_size_sum", {"index": "movies"}) == 2
+    assert pipeline.value("graphdex_fetch_outcomes_total", {"index": "movies", "outcome": "fetched", "reason": ""}) == 2

@@ -20,7 +20,7 @@ def retries(registry, kind: str) -> float | None:
 
 
 def gateway_errors(registry, kind: str) -> float | None:
-    return registry.get_sample_value("graphdex_fetch_gateway_errors_total", {"index": "movies", "kind": kind})
+    return registry.get_sample_value("graphdex_gateway_errors_total", {"index": "movies", "kind": kind})
 
 
 def test_429_is_retried_after_at_least_its_retry_after(build_fetcher, gateway, clock, registry):
