@@ -12,6 +12,7 @@ The catalogue is generated from the definition, or read from ``--catalogue`` (th
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import os
 import re
@@ -34,7 +35,7 @@ from indexer.search.results import SearchResult, values_at
 from schema_gen.config import IndexConfig, parse_config
 from schema_gen.errors import ConfigError, Problem
 
-_EMPHASIS = re.compile(r"</?em>")
+_EMPHASIS = re.compile(r"(</?em>)")
 
 
 def _read_config(path: Path) -> IndexConfig:
@@ -65,8 +66,11 @@ def _client(config: Path, catalogue_file: Path | None, es_url: str | None, index
 
 
 def _emphasized(fragment: str) -> str:
-    """A highlight fragment with ``<em>`` turned into rich bold, everything else escaped."""
-    return _EMPHASIS.sub(lambda tag: "[/bold]" if tag.group(0) == "</em>" else "[bold]", escape(fragment))
+    """An HTML highlight fragment as rich markup: ``<em>`` in bold, the text unescaped for the terminal."""
+    parts = _EMPHASIS.split(fragment)
+    return "".join(
+        "[bold]" if part == "<em>" else "[/bold]" if part == "</em>" else escape(html.unescape(part)) for part in parts
+    )
 
 
 def _shown(value: Any) -> str:

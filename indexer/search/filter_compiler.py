@@ -121,16 +121,9 @@ class FilterCompiler:
 
     def compile(self, expression: Expression, source: str | None = None) -> Query:
         """The query for ``expression``; ``SearchError`` lists every problem (with positions if ``source``)."""
-        if source is not None and len(source) > self.limits.max_filter_length:
-            raise SearchError(
-                "invalid filter",
-                [
-                    Problem(
-                        "filter", f"{len(source)} characters is more than the limit of {self.limits.max_filter_length}"
-                    )
-                ],
-            )
         problems: list[Problem] = []
+        if source is not None:
+            self.limits.check_count("filter", "characters", len(source), self.limits.max_filter_length, problems)
         self._check_shape(expression, problems)
         if problems:
             raise SearchError("invalid filter", problems)

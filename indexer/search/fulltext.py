@@ -89,12 +89,19 @@ def text_query(units: list[TextUnit], groups: list[FieldGroup]) -> list[Query]:
 def highlight_parts(units: list[TextUnit], groups: list[FieldGroup]) -> tuple[Query | None, list[Query]]:
     """The ``highlight`` section for top-level fields and, per nested group, a clause that never changes
     which documents match (``should`` with ``match_all`` in filter context) but returns highlighted
-    elements as inner hits named ``highlight:<nested path>``."""
+    elements as inner hits named ``highlight:<nested path>``. Fragments are HTML-escaped (``encoder:
+    html``) around the ``<em>`` tags, so they can be shown as HTML as they are."""
     section: Query | None = None
     nested_clauses: list[Query] = []
     for group in groups:
         fields = {entry.path: {} for entry in group.fields}
-        settings = {"fields": fields, "pre_tags": ["<em>"], "post_tags": ["</em>"], "number_of_fragments": 3}
+        settings = {
+            "fields": fields,
+            "pre_tags": ["<em>"],
+            "post_tags": ["</em>"],
+            "encoder": "html",
+            "number_of_fragments": 3,
+        }
         if not group.chain:
             section = settings
             continue

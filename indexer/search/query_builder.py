@@ -67,10 +67,10 @@ class QueryBuilder:
         if filter is None or (isinstance(filter, str) and not filter.strip()):
             return None, None
         if isinstance(filter, str):
-            if len(filter) > self.limits.max_filter_length:
-                limit = self.limits.max_filter_length
-                problem = Problem("filter", f"{len(filter)} characters is more than the limit of {limit}")
-                raise SearchError("invalid search request", [problem])
+            problems: list[Problem] = []
+            self.limits.check_count("filter", "characters", len(filter), self.limits.max_filter_length, problems)
+            if problems:
+                raise SearchError("invalid search request", problems)
             return parse_filter(filter), filter
         return filter, None
 
@@ -222,12 +222,13 @@ class QueryBuilder:
             aggregations.update(_facet_aggregations(name, entry, chain, request.size))
         return plans, aggregations
 
-    def _projection(self, fields: Sequence[str] | None, problems: list[Problem]) -> Query | None:
+    def _projection(self, fields: Sequence[str] | None, problems: list[Problem]) -> Query | bool | None:
+        """``_source`` for ``fields``: None for whole documents, False for none (``fields=[]``)."""
         if fields is None:
             return None
         for path in fields:
             self._entry(path, f"fields: {path}", problems, "returned")
-        return {"includes": list(fields)}
+        return {"includes": list(fields)} if fields else False
 
 
 def _facet_aggregations(name: str, entry: CatalogueField, chain: tuple[str, ...], size: int) -> Query:

@@ -155,6 +155,11 @@ def test_fields_select_the_source(builder):
     }
 
 
+def test_empty_fields_return_no_document(builder):
+    """``fields=[]`` turns the source off (an empty include list would mean everything)."""
+    assert builder.build(fields=[]).body["_source"] is False
+
+
 def test_first_zero_returns_counts_only(builder):
     """``first=0`` asks for no hits, only the total and facets."""
     assert builder.build(first=0, facets=["genres"]).body["size"] == 0

@@ -205,6 +205,18 @@ def test_highlights(movie_search):
     assert hit.highlights["credits.talent.name"] == ["<em>Ryan</em> Reynolds"]
 
 
+def test_highlights_are_html_escaped(movie_search):
+    """Fragments escape the document's text, so only the <em> tags are markup."""
+    hit = movie_search.search("wolverine", highlight=True).hits[0]
+    assert hit.highlights["title"] == ["Deadpool &amp; <em>Wolverine</em>"]
+
+
+def test_empty_fields_return_ids_only(movie_search):
+    """``fields=[]`` returns hits without documents."""
+    hits = movie_search.search(filter="movieId == 'm-deadpool'", fields=[]).hits
+    assert [(hit.id, hit.document) for hit in hits] == [("m-deadpool", {})]
+
+
 def test_highlight_does_not_change_the_results(movie_search):
     """The same hits and scores come back with and without highlighting."""
     plain = movie_search.search("ryan night", first=50)
