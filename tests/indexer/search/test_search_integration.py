@@ -178,6 +178,23 @@ def test_accents_and_case_are_folded_in_string_filters(movie_search, filter_text
     assert ids(movie_search, filter=filter_text) == {"m-amelie"}
 
 
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        'credits.talent.name == "emile roy"',
+        'credits.talent.name startswith "ÉMILE"',
+        'credits.talent.name startswith "emile"',
+        'credits.talent.name contains "MILE R"',
+        'credits.talent.name contains "mîle"',
+    ],
+)
+def test_accents_are_folded_in_prefix_and_substring_filters(movie_search, filter_text):
+    """Accented or not, upper or lower case, the filter finds the credits of Émile Roy."""
+    expected = {movie["movieId"] for movie in ALL_MOVIES if "Émile Roy" in values_at(movie, "credits.talent.name")}
+    assert expected
+    assert ids(movie_search, filter=filter_text) == expected
+
+
 def test_phrases_and_prefixes(movie_search):
     """A quoted phrase must match in order; the last word matches as a prefix."""
     assert {hit.id for hit in movie_search.search('"wade wilson"').hits} == {"m-deadpool"}
