@@ -122,24 +122,57 @@ def _print_table(client: SearchClient, result: SearchResult, fields: list[str], 
         console.print(f"next page: --after {result.next_cursor}", soft_wrap=True)
 
 
+ConfigArgument = Annotated[
+    Path, typer.Argument(help="The index definition (YAML).", metavar="CONFIG", dir_okay=False, show_default=False)
+]
+TextArgument = Annotated[
+    str, typer.Argument(help='Words and "quoted phrases"; the last word may be a prefix.', metavar="TEXT")
+]
+FilterOption = Annotated[
+    str | None, typer.Option("--filter", "-f", help="A filter in the filter language.", metavar="FILTER")
+]
+FacetOption = Annotated[
+    list[str] | None, typer.Option("--facet", help="Count documents per value of a field.", metavar="PATH")
+]
+FacetSizeOption = Annotated[int, typer.Option("--facet-size", help="Values per facet.", metavar="N")]
+SortOption = Annotated[
+    list[str] | None, typer.Option("--sort", help="A field, -field (descending) or _score.", metavar="KEY")
+]
+FirstOption = Annotated[int, typer.Option("--first", "-n", help="Documents per page.", metavar="N")]
+AfterOption = Annotated[str | None, typer.Option("--after", help="The cursor of the previous page.", metavar="CURSOR")]
+FieldOption = Annotated[
+    list[str] | None, typer.Option("--field", help="Return (and show) only these fields.", metavar="PATH")
+]
+HighlightOption = Annotated[bool, typer.Option("--highlight", help="Show where the text matched.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+EsUrlOption = Annotated[
+    str | None, typer.Option("--es-url", help="Search server URL (instead of the YAML's).", metavar="URL")
+]
+IndexOption = Annotated[
+    str | None, typer.Option("--index", help="Index or alias to search (default: the alias).", metavar="NAME")
+]
+CatalogueOption = Annotated[
+    Path | None,
+    typer.Option("--catalogue", help="The index's .fields.json (skips the schema).", metavar="FILE", dir_okay=False),
+]
+
+
 @app.command("search")
 def search(
-    config: Annotated[Path, typer.Argument(help="The index definition (YAML).", dir_okay=False, show_default=False)],
-    text: Annotated[str, typer.Argument(help='Words and "quoted phrases"; the last word may be a prefix.')] = "",
-    filter: Annotated[str | None, typer.Option("--filter", "-f", help="A filter in the filter language.")] = None,
-    facet: Annotated[list[str] | None, typer.Option("--facet", help="Count documents per value of a field.")] = None,
-    facet_size: Annotated[int, typer.Option("--facet-size", help="Values per facet.")] = 10,
-    sort: Annotated[list[str] | None, typer.Option("--sort", help="A field, -field (descending) or _score.")] = None,
-    first: Annotated[int, typer.Option("--first", "-n", help="Documents per page.")] = 10,
-    after: Annotated[str | None, typer.Option("--after", help="The cursor of the previous page.")] = None,
-    field: Annotated[list[str] | None, typer.Option("--field", help="Return (and show) only these fields.")] = None,
-    highlight: Annotated[bool, typer.Option("--highlight", help="Show where the text matched.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    es_url: Annotated[str | None, typer.Option("--es-url", help="Search server URL (instead of the YAML's).")] = None,
-    index: Annotated[str | None, typer.Option("--index", help="Index or alias to search (default: the alias).")] = None,
-    catalogue: Annotated[
-        Path | None, typer.Option("--catalogue", help="The index's .fields.json (skips the schema).", dir_okay=False)
-    ] = None,
+    config: ConfigArgument,
+    text: TextArgument = "",
+    filter: FilterOption = None,
+    facet: FacetOption = None,
+    facet_size: FacetSizeOption = 10,
+    sort: SortOption = None,
+    first: FirstOption = 10,
+    after: AfterOption = None,
+    field: FieldOption = None,
+    highlight: HighlightOption = False,
+    as_json: JsonOption = False,
+    es_url: EsUrlOption = None,
+    index: IndexOption = None,
+    catalogue: CatalogueOption = None,
 ) -> None:
     """Search an index: full text, a filter, facets, a sort order and cursor pagination."""
     client = _client(config, catalogue, es_url, index)
