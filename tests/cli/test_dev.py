@@ -22,7 +22,7 @@ from schema_gen.errors import StackError
 assert cli.dev.dev_app  # registers the ``dev`` commands on ``app``
 
 RUNNER = CliRunner()
-_RUN_APP = "import cli.dev; from cli.app import app; app(prog_name='graphdex')"
+GRAPHDEX = str(Path(sys.executable).with_name("graphdex"))
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None):
@@ -42,9 +42,16 @@ def _all_gone(processes: dict[int, int | None], timeout: float = 15.0) -> bool:
     return not any(process_running(pid, ticks) for pid, ticks in processes.items())
 
 
+def _graphdex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``graphdex dev`` command."""
+    return subprocess.run(
+        [GRAPHDEX, "dev", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120
+    )
+
+
 def _foreground_up(state_dir: Path) -> subprocess.Popen[str]:
     """``graphdex dev up`` (Kafka and search only) in the foreground, once it says it is ready."""
-    argv = [sys.executable, "-c", _RUN_APP, "dev", "up", "-s", "kafka", "-s", "search", "--free-ports"]
+    argv = [GRAPHDEX, "dev", "up", "-s", "kafka", "-s", "search", "--free-ports"]
     process = subprocess.Popen([*argv, "--state-dir", str(state_dir)], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     for line in process.stdout:
@@ -91,26 +98,33 @@ def test_status_lines_show_log_tail_of_an_exited_service():
 
 
 @pytest.mark.integration
+def test_errors_are_one_line_without_traceback(tmp_path):
+    """The real command prints a StackError as one message and exits 1."""
+    result = _graphdex("status", "--state-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: no local stack is recorded in {tmp_path}")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.integration
 def test_detached_up_status_down(tmp_path):
     """A detached stack keeps running after ``up`` returns, reports healthy, and ``down`` removes it."""
     ports = free_ports(["kafka", "search"])
     env = {"GRAPHDEX_DEV_KAFKA_PORT": str(ports["kafka"]), "GRAPHDEX_DEV_SEARCH_PORT": str(ports["search"])}
-    up = _invoke("up", "--detach", "-s", "kafka", "-s", "search", "--free-ports", "--state-dir", str(tmp_path), env=env)
-    assert up.exit_code == 0, up.output
-    lines = up.output.splitlines()
-    assert all(line.startswith(("#", "export ")) for line in lines)  # eval-able
-    assert f"export GRAPHDEX_KAFKA_BOOTSTRAP=127.0.0.1:{ports['kafka']}" in lines
-    assert f"export GRAPHDEX_ES_URL=http://127.0.0.1:{ports['search']}" in lines
-    processes = _recorded_processes(tmp_path)
     try:
-        status = _invoke("status", "--state-dir", str(tmp_path))
-        assert [line.split()[:2] for line in status.output.splitlines()] == [
-            ["kafka", "healthy"],
-            ["search", "healthy"],
-        ]
+        up = _graphdex("up", "--detach", "-s", "kafka", "-s", "search", "--state-dir", str(tmp_path), env=env)
+        assert up.returncode == 0, up.stderr
+        processes = _recorded_processes(tmp_path)
+        lines = up.stdout.splitlines()
+        assert all(line.startswith(("#", "export ")) for line in lines)  # eval-able
+        assert f"export GRAPHDEX_KAFKA_BOOTSTRAP=127.0.0.1:{ports['kafka']}" in lines
+        assert f"export GRAPHDEX_ES_URL=http://127.0.0.1:{ports['search']}" in lines
+        status = _graphdex("status", "--state-dir", str(tmp_path))
+        conditions = [line.split()[:2] for line in status.stdout.splitlines()]
+        assert (status.returncode, conditions) == (0, [["kafka", "healthy"], ["search", "healthy"]])
     finally:
-        down = _invoke("down", "--state-dir", str(tmp_path))
-    assert down.output.strip() == "stopped kafka, search"
+        down = _graphdex("down", "--state-dir", str(tmp_path))
+    assert down.stdout.strip() == "stopped kafka, search"
     assert _all_gone(processes)
     assert not (tmp_path / STATE_FILE).exists()
 
@@ -118,20 +132,22 @@ def test_detached_up_status_down(tmp_path):
 @pytest.mark.integration
 def test_status_reports_a_crashed_service(tmp_path):
     """``status`` shows a killed service as exited with its log and fails."""
-    up = _invoke("up", "--detach", "-s", "kafka", "-s", "search", "--free-ports", "--state-dir", str(tmp_path))
-    assert up.exit_code == 0, up.output
-    processes = _recorded_processes(tmp_path)
     try:
+        up = _graphdex("up", "--detach", "-s", "kafka", "-s", "search", "--free-ports", "--state-dir", str(tmp_path))
+        assert up.returncode == 0, up.stderr
+        processes = _recorded_processes(tmp_path)
         kafka_pid = next(iter(processes))
         os.kill(kafka_pid, signal.SIGKILL)
         assert _all_gone({kafka_pid: processes[kafka_pid]})
-        status = _invoke("status", "--state-dir", str(tmp_path))
-        assert isinstance(status.exception, StackError)
-        assert "kafka exited" in str(status.exception)
-        assert status.output.splitlines()[0].split()[:2] == ["kafka", "exited"]
-        assert "kafka.log" in status.output
+        status = _graphdex("status", "--state-dir", str(tmp_path))
+        assert status.returncode == 1
+        assert "the local stack in" in status.stderr
+        assert "kafka exited" in status.stderr
+        assert status.stdout.splitlines()[0].split()[:2] == ["kafka", "exited"]
+        assert "kafka.log" in status.stdout
+        assert "| tansu broker" in status.stdout
     finally:
-        _invoke("down", "--state-dir", str(tmp_path))
+        _graphdex("down", "--state-dir", str(tmp_path))
     assert _all_gone(processes)
 
 
@@ -139,10 +155,10 @@ def test_status_reports_a_crashed_service(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_foreground_up_stops_cleanly_on_a_signal(tmp_path, signum):
     """SIGTERM or Ctrl-C (SIGINT) stops a foreground stack: exit 0, no server left, no state file."""
-    process = _foreground_up(tmp_path)
-    processes = _recorded_processes(tmp_path)
-    process.send_signal(signum)
-    remaining, _ = process.communicate(timeout=30)
+    with _foreground_up(tmp_path) as process:
+        processes = _recorded_processes(tmp_path)
+        process.send_signal(signum)
+        remaining, _ = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "# stopping the local stack" in remaining
     assert _all_gone(processes)
@@ -152,12 +168,12 @@ def test_foreground_up_stops_cleanly_on_a_signal(tmp_path, signum):
 @pytest.mark.integration
 def test_down_stops_a_foreground_up(tmp_path):
     """``down`` from another shell stops a foreground ``up`` and its servers."""
-    process = _foreground_up(tmp_path)
-    processes = _recorded_processes(tmp_path)
-    processes[process.pid] = process_start_ticks(process.pid)
-    down = _invoke("down", "--state-dir", str(tmp_path))
-    assert down.output.strip() == "stopped kafka, search"
-    process.communicate(timeout=30)
+    with _foreground_up(tmp_path) as process:
+        processes = _recorded_processes(tmp_path)
+        processes[process.pid] = process_start_ticks(process.pid)
+        down = _graphdex("down", "--state-dir", str(tmp_path))
+        process.communicate(timeout=30)
+    assert down.stdout.strip() == "stopped kafka, search"
     assert process.returncode == 0
     assert _all_gone(processes)
 
@@ -165,12 +181,12 @@ def test_down_stops_a_foreground_up(tmp_path):
 @pytest.mark.integration
 def test_second_up_on_a_running_state_folder_is_refused(tmp_path):
     """A second ``up`` with the same state folder says a stack is already running there."""
-    first = _invoke("up", "--detach", "-s", "kafka", "--free-ports", "--state-dir", str(tmp_path))
-    assert first.exit_code == 0, first.output
     try:
-        second = _invoke("up", "--detach", "-s", "kafka", "--free-ports", "--state-dir", str(tmp_path))
-        assert isinstance(second.exception, StackError)
-        assert "already running" in str(second.exception)
+        first = _graphdex("up", "--detach", "-s", "kafka", "--free-ports", "--state-dir", str(tmp_path))
+        assert first.returncode == 0, first.stderr
+        second = _graphdex("up", "--detach", "-s", "kafka", "--free-ports", "--state-dir", str(tmp_path))
+        assert second.returncode == 1
+        assert "already running" in second.stderr
     finally:
-        _invoke("down", "--state-dir", str(tmp_path))
-    assert isinstance(_invoke("status", "--state-dir", str(tmp_path)).exception, StackError)
+        _graphdex("down", "--state-dir", str(tmp_path))
+    assert _graphdex("status", "--state-dir", str(tmp_path)).returncode == 1
