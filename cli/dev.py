@@ -17,7 +17,7 @@ import typer
 from typer.models import OptionInfo
 
 from cli.app import app
-from demo.ports import GATEWAY, KAFKA, SEARCH, SERVICE_NAMES, default_ports, free_ports
+from demo.ports import GATEWAY, KAFKA, SEARCH, SERVICE_NAMES, default_ports, free_ports, with_overrides
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE
 from demo.stack import LocalStack, ServiceStatus, StackOptions
 from demo.stack_state import recorded_status, stop_recorded_stack
@@ -83,13 +83,18 @@ def up(
 ) -> None:
     """Start the stack on 127.0.0.1 and wait until every service is ready; Ctrl-C stops it."""
     chosen = (kafka_port, search_port, movies_port, productions_port, talent_port, gateway_port)
-    ports = free_ports() if free else default_ports()
-    ports.update({name: port for name, port in zip(SERVICE_NAMES, chosen, strict=True) if port is not None})
+    ports = with_overrides(free_ports() if free else default_ports(), dict(zip(SERVICE_NAMES, chosen, strict=True)))
     duplicates = sorted({port for port in ports.values() if list(ports.values()).count(port) > 1})
     if duplicates:
         raise StackError(f"each service needs its own port; used twice: {', '.join(map(str, duplicates))}")
     options = StackOptions(
-        state_dir=state_dir, ports=ports, size=size, seed=seed, startup_timeout=timeout, stop_grace=grace, detach=detach
+        state_dir=state_dir.resolve(),
+        ports=ports,
+        size=size,
+        seed=seed,
+        startup_timeout=timeout,
+        stop_grace=grace,
+        detach=detach,
     )
     stack = LocalStack(options)
     services = only or SERVICE_NAMES
