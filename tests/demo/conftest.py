@@ -50,8 +50,8 @@ class ServerProcess:
     log: Path
 
     @classmethod
-    def start(cls, name: str, command: Sequence[str], log_dir: Path, **options: Any) -> ServerProcess:
-        log = log_dir / f"{name.replace(' ', '-')}.log"
+    def start(cls, name: str, command: Sequence[str], demo_log_dir: Path, **options: Any) -> ServerProcess:
+        log = demo_log_dir / f"{name.replace(' ', '-')}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT, **options)
         return cls(name, process, log)
@@ -74,10 +74,10 @@ class ServerProcess:
         self.stop()
         pytest.fail(f"{self.name} was not ready within {timeout:g}s:\n{self.output()}")
 
-    def stop(self, timeout: float = 15) -> int:
-        """SIGTERM the process and wait for it (SIGKILL after ``timeout``); its exit status."""
+    def stop(self, timeout: float = 15, signum: signal.Signals = signal.SIGTERM) -> int:
+        """Signal the process (SIGTERM) and wait for it (SIGKILL after ``timeout``); its exit status."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -91,7 +91,7 @@ def start_subgraph(
     *,
     db: Path,
     kafka: str,
-    log_dir: Path,
+    demo_log_dir: Path,
     size: int = DEFAULT_SIZE,
     seed: int = DEFAULT_SEED,
     extra: Sequence[str] = (),
@@ -100,7 +100,7 @@ def start_subgraph(
     port = free_port()
     command = [sys.executable, "-m", f"demo.subgraphs.{name}", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--db", str(db), "--kafka", kafka, "--size", str(size), "--seed", str(seed), *extra]
-    server = ServerProcess.start(f"{name} subgraph", command, log_dir, cwd=REPO)
+    server = ServerProcess.start(f"{name} subgraph", command, demo_log_dir, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     server.wait_until(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200)
     return server, url
@@ -115,7 +115,7 @@ def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> di
 
 
 @pytest.fixture(scope="session")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the session's servers write their output."""
     return tmp_path_factory.mktemp("logs")
 
@@ -127,12 +127,12 @@ def demo_data() -> DemoData:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(log_dir: Path) -> Iterator[str]:
+def demo_kafka(demo_log_dir: Path) -> Iterator[str]:
     """Bootstrap address of a Tansu broker (in-memory storage) for the whole session."""
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     command = [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url]
-    broker = ServerProcess.start("tansu broker", [*command, "--storage-engine", "memory://tansu/"], log_dir)
+    broker = ServerProcess.start("tansu broker", [*command, "--storage-engine", "memory://tansu/"], demo_log_dir)
     bootstrap = f"127.0.0.1:{port}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     broker.wait_until(lambda: admin.list_topics(timeout=2) is not None)
@@ -142,8 +142,8 @@ def kafka_bootstrap(log_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def subgraph_urls(
-    kafka_bootstrap: str, log_dir: Path, tmp_path_factory: pytest.TempPathFactory
+def demo_subgraph_urls(
+    demo_kafka: str, demo_log_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     """Base URL of each demo subgraph (``movies``, ``productions``, ``talent``), seeded with ``demo_data``."""
     directory = tmp_path_factory.mktemp("subgraphs")
@@ -152,29 +152,31 @@ def subgraph_urls(
     try:
         for subgraph in SUBGRAPHS:
             db = directory / f"{subgraph.name}.sqlite3"
-            server, url = start_subgraph(subgraph.name, db=db, kafka=kafka_bootstrap, log_dir=log_dir)
+            server, url = start_subgraph(subgraph.name, db=db, kafka=demo_kafka, demo_log_dir=demo_log_dir)
             servers.append(server)
             urls[subgraph.name] = url
         yield urls
     finally:
-        for server in servers:
-            server.stop()
+        statuses = {server.name: server.stop() for server in servers}
+    unclean = {name: status for name, status in statuses.items() if status != 0}
+    assert not unclean, f"subgraphs did not exit cleanly on SIGTERM: {unclean}"
 
 
 @pytest.fixture(scope="session")
-def gateway_url(subgraph_urls: dict[str, str], log_dir: Path) -> Iterator[str]:
+def demo_gateway_url(demo_subgraph_urls: dict[str, str], demo_log_dir: Path) -> Iterator[str]:
     """URL of the Apollo gateway composing the session's subgraphs."""
     if not (GATEWAY_DIR / "node_modules").is_dir():
         pytest.fail("demo/gateway/node_modules is missing: run scripts/bootstrap.sh (npm ci in demo/gateway)")
     port = free_port()
-    subgraphs = [{"name": name, "url": f"{url}/graphql"} for name, url in subgraph_urls.items()]
+    subgraphs = [{"name": name, "url": f"{url}/graphql"} for name, url in demo_subgraph_urls.items()]
     env = {**os.environ, "GATEWAY_PORT": str(port), "SUBGRAPHS": json.dumps(subgraphs)}
     node = shutil.which("node") or "node"
-    gateway = ServerProcess.start("gateway", [node, "server.mjs"], log_dir, cwd=GATEWAY_DIR, env=env)
+    gateway = ServerProcess.start("gateway", [node, "server.mjs"], demo_log_dir, cwd=GATEWAY_DIR, env=env)
     url = f"http://127.0.0.1:{port}/"
     gateway.wait_until(lambda: "data" in graphql(url, "{ __typename }"))
     yield url
-    gateway.stop()
+    status = gateway.stop()
+    assert status == 0, f"the gateway exited with {status} on SIGTERM:\n{gateway.output()}"
 
 
 Mark = dict[tuple[str, int], int]
@@ -245,9 +247,9 @@ class ConsumedEvent:
 
 
 @pytest.fixture(scope="session")
-def topic_reader(kafka_bootstrap: str) -> Iterator[TopicReader]:
+def demo_topics(demo_kafka: str) -> Iterator[TopicReader]:
     """A reader of the session broker's CDC topics."""
-    reader = TopicReader(kafka_bootstrap)
+    reader = TopicReader(demo_kafka)
     yield reader
     reader.close()
 
@@ -270,6 +272,6 @@ class RecordingChangeLog:
 
 
 @pytest.fixture
-def change_log() -> RecordingChangeLog:
+def recording_change_log() -> RecordingChangeLog:
     """An in-memory change log for stores under test."""
     return RecordingChangeLog()

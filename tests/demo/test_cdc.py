@@ -93,9 +93,9 @@ def test_topic_names_follow_server_db_table():
     assert topic_for("movies", "credits") == "demo.movies.credits"
 
 
-def test_a_write_delivers_its_events_then_commits(tmp_path: Path, change_log: RecordingChangeLog):
+def test_a_write_delivers_its_events_then_commits(tmp_path: Path, recording_change_log: RecordingChangeLog):
     """Insert, update and delete in one write give c, u, d and a tombstone, delivered as one batch."""
-    store = open_store(tmp_path / "crew.db", change_log)
+    store = open_store(tmp_path / "crew.db", recording_change_log)
 
     def change(tx):
         tx.insert(PEOPLE, {"personId": "p1", "name": "Léon"})
@@ -104,7 +104,7 @@ def test_a_write_delivers_its_events_then_commits(tmp_path: Path, change_log: Re
         tx.delete(PEOPLE, {"personId": "p2"})
 
     store.write(change)
-    (batch,) = change_log.batches
+    (batch,) = recording_change_log.batches
     assert [(e.key["personId"], e.value and e.value["op"]) for e in batch] == [
         ("p1", "c"),
         ("p1", "u"),
@@ -118,31 +118,33 @@ def test_a_write_delivers_its_events_then_commits(tmp_path: Path, change_log: Re
     assert store.query("SELECT * FROM people") == [{"personId": "p1", "name": "Léon Montana"}]
 
 
-def test_transaction_ids_increase_per_write(tmp_path: Path, change_log: RecordingChangeLog):
+def test_transaction_ids_increase_per_write(tmp_path: Path, recording_change_log: RecordingChangeLog):
     """Each write gets the next ``source.txId``, kept across reopening the database."""
-    store = open_store(tmp_path / "crew.db", change_log)
+    store = open_store(tmp_path / "crew.db", recording_change_log)
     store.write(lambda tx: tx.insert(PEOPLE, {"personId": "p1", "name": "a"}))
     store.close()
-    store = open_store(tmp_path / "crew.db", change_log)
+    store = open_store(tmp_path / "crew.db", recording_change_log)
     store.write(lambda tx: tx.insert(PEOPLE, {"personId": "p2", "name": "b"}))
-    assert [event.value["source"]["txId"] for event in change_log.events if event.value] == [1, 2]
+    assert [event.value["source"]["txId"] for event in recording_change_log.events if event.value] == [1, 2]
 
 
-def test_a_write_whose_events_are_not_delivered_is_rolled_back(tmp_path: Path, change_log: RecordingChangeLog):
+def test_a_write_whose_events_are_not_delivered_is_rolled_back(
+    tmp_path: Path, recording_change_log: RecordingChangeLog
+):
     """When delivery fails the error propagates and nothing is committed."""
-    store = open_store(tmp_path / "crew.db", change_log)
-    change_log.failure = ServiceError("broker down")
+    store = open_store(tmp_path / "crew.db", recording_change_log)
+    recording_change_log.failure = ServiceError("broker down")
     with pytest.raises(ServiceError, match="broker down"):
         store.write(lambda tx: tx.insert(PEOPLE, {"personId": "p1", "name": "a"}))
     assert store.query("SELECT * FROM people") == []
-    change_log.failure = None
+    recording_change_log.failure = None
     store.write(lambda tx: tx.insert(PEOPLE, {"personId": "p1", "name": "a"}))
-    assert len(change_log.events) == 1
+    assert len(recording_change_log.events) == 1
 
 
-def test_a_failing_change_is_rolled_back_without_events(tmp_path: Path, change_log: RecordingChangeLog):
+def test_a_failing_change_is_rolled_back_without_events(tmp_path: Path, recording_change_log: RecordingChangeLog):
     """An exception inside the change rolls back its earlier statements and delivers nothing."""
-    store = open_store(tmp_path / "crew.db", change_log)
+    store = open_store(tmp_path / "crew.db", recording_change_log)
 
     def change(tx):
         tx.insert(PEOPLE, {"personId": "p1", "name": "a"})
@@ -151,26 +153,28 @@ def test_a_failing_change_is_rolled_back_without_events(tmp_path: Path, change_l
     with pytest.raises(LookupError):
         store.write(change)
     assert store.query("SELECT * FROM people") == []
-    assert change_log.batches == []
+    assert recording_change_log.batches == []
 
 
-def test_seed_loads_rows_without_events_and_a_snapshot_reads_them(tmp_path: Path, change_log: RecordingChangeLog):
+def test_seed_loads_rows_without_events_and_a_snapshot_reads_them(
+    tmp_path: Path, recording_change_log: RecordingChangeLog
+):
     """Loading seed rows emits nothing; a snapshot gives one op r per row, the last marked ``last``."""
-    store = open_store(tmp_path / "crew.db", change_log)
+    store = open_store(tmp_path / "crew.db", recording_change_log)
     assert store.is_empty()
     assert store.load(PEOPLE, [{"personId": f"p{n}", "name": f"n{n}"} for n in range(3)]) == 3
     assert not store.is_empty()
-    assert change_log.events == []
+    assert recording_change_log.events == []
     events = list(store.snapshot())
     assert [e.key["personId"] for e in events] == ["p0", "p1", "p2"]
     assert all(e.value and e.value["op"] == "r" and e.value["before"] is None for e in events)
     assert [e.value["source"]["snapshot"] for e in events if e.value] == [Snapshot.TRUE, Snapshot.TRUE, Snapshot.LAST]
 
 
-def test_a_missing_database_folder_is_a_clear_error(tmp_path: Path, change_log: RecordingChangeLog):
+def test_a_missing_database_folder_is_a_clear_error(tmp_path: Path, recording_change_log: RecordingChangeLog):
     """A database path in a folder that does not exist names the path."""
     with pytest.raises(ServiceError, match="does not exist"):
-        open_store(tmp_path / "absent" / "crew.db", change_log)
+        open_store(tmp_path / "absent" / "crew.db", recording_change_log)
 
 
 def test_kafka_change_log_refuses_a_write_when_the_broker_is_unreachable(tmp_path: Path):
@@ -184,32 +188,32 @@ def test_kafka_change_log_refuses_a_write_when_the_broker_is_unreachable(tmp_pat
 
 
 @pytest.mark.integration
-def test_kafka_change_log_delivers_keys_values_and_tombstones(kafka_bootstrap: str, topic_reader: TopicReader):
+def test_kafka_change_log_delivers_keys_values_and_tombstones(demo_kafka: str, demo_topics: TopicReader):
     """Events delivered to Tansu read back with their JSON key, value and a null tombstone value."""
-    change_log = KafkaChangeLog(kafka_bootstrap, client_id="test")
+    change_log = KafkaChangeLog(demo_kafka, client_id="test")
     topic = topic_for("crew", "people")
     change_log.connect([topic])
-    mark = topic_reader.mark(topic)
+    mark = demo_topics.mark(topic)
     events = row_events(Op.DELETE, {"personId": "p1", "name": "Амели"}, None, db="crew", table="people",
                         key_columns=["personId"], ts_ms=3)  # fmt: skip
     change_log.deliver(events)
-    consumed = topic_reader.since(mark)
+    consumed = demo_topics.since(mark)
     assert [(c.key, c.value) for c in consumed] == [(e.key, e.value) for e in events]
     assert consumed[-1].value is None
     change_log.close()
 
 
 @pytest.mark.integration
-def test_kafka_change_log_streams_a_snapshot(kafka_bootstrap: str, topic_reader: TopicReader, tmp_path: Path):
+def test_kafka_change_log_streams_a_snapshot(demo_kafka: str, demo_topics: TopicReader, tmp_path: Path):
     """A store's snapshot streams every row to Kafka and reports how many were delivered."""
-    change_log = KafkaChangeLog(kafka_bootstrap, client_id="test")
+    change_log = KafkaChangeLog(demo_kafka, client_id="test")
     topic = topic_for("crew", "people")
     change_log.connect([topic])
     store = open_store(tmp_path / "crew.db", change_log)
     store.load(PEOPLE, [{"personId": f"p{n:04d}", "name": "x"} for n in range(2500)])
-    mark = topic_reader.mark(topic)
+    mark = demo_topics.mark(topic)
     assert change_log.stream(store.snapshot()) == 2500
-    consumed = topic_reader.since(mark)
+    consumed = demo_topics.since(mark)
     assert [c.key["personId"] for c in consumed] == [f"p{n:04d}" for n in range(2500)]
     assert consumed[-1].value is not None
     assert consumed[-1].value["source"]["snapshot"] == "last"

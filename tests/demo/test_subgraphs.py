@@ -4,6 +4,7 @@ the CDC events their mutations produce."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from demo.subgraphs.service import SubgraphDefinition, seed_if_empty
 from demo.subgraphs.store import CapturedStore
 from demo.subgraphs.talent import TALENT_SUBGRAPH
 from schema_gen.config import parse_config
+from schema_gen.errors import ServiceError
 from tests.conftest import REPO
 from tests.demo.conftest import RecordingChangeLog, TopicReader, graphql, start_subgraph
 
@@ -207,6 +209,19 @@ def test_delete_movie_deletes_its_credits_with_tombstones(movies: InProcessSubgr
     assert movies.data(f'{{ movie(id: "{fixtures.AMELIE}") {{ movieId }} }}') == {"movie": None}
 
 
+def test_a_mutation_whose_event_is_not_delivered_fails_and_commits_nothing(movies: InProcessSubgraph):
+    """When Kafka refuses the CDC event the mutation returns the error and the movie keeps its title."""
+    movies.change_log.failure = ServiceError("CDC event demo.movies.movies was not delivered: broker down")
+    result = movies.execute(
+        f'mutation {{ updateMovie(movieId: "{fixtures.LEON}", input: {{title: "Mathilda"}}) {{ title }} }}'
+    )
+    assert result.errors is not None
+    assert "not delivered" in result.errors[0].message
+    assert movies.data(f'{{ movie(id: "{fixtures.LEON}") {{ title }} }}') == {
+        "movie": {"title": "Léon: The Professional"}
+    }
+
+
 @pytest.mark.parametrize(
     ("mutation", "code"),
     [
@@ -288,9 +303,9 @@ def test_a_database_in_a_missing_folder_stops_the_subgraph_with_a_message(tmp_pa
 
 @pytest.mark.integration
 @pytest.mark.parametrize("name", list(DEFINITIONS))
-def test_each_subgraph_serves_its_seeded_entities(subgraph_urls: dict[str, str], demo_data: DemoData, name: str):
+def test_each_subgraph_serves_its_seeded_entities(demo_subgraph_urls: dict[str, str], demo_data: DemoData, name: str):
     """Each running subgraph answers health, many-by-ids, one-by-id and the first id page from the seed."""
-    url = subgraph_urls[name]
+    url = demo_subgraph_urls[name]
     many, one, page, key = ROOTS[name]
     expected_ids = sorted(
         {
@@ -309,13 +324,13 @@ def test_each_subgraph_serves_its_seeded_entities(subgraph_urls: dict[str, str],
 
 
 @pytest.mark.integration
-def test_a_gateway_query_gathers_data_from_all_three_subgraphs(gateway_url: str, demo_data: DemoData):
+def test_a_gateway_query_gathers_data_from_all_three_subgraphs(demo_gateway_url: str, demo_data: DemoData):
     """A movie's production comes from productions and its talent names from talent, through the gateway."""
     query = """query($ids: [ID!]!) { movies(ids: $ids) { movieId title
         production { ptpId status shootingLocations { city } }
         credits { role character talent { talentId name alternateNames } } } }"""
     ids = [fixtures.MAXIMUM_EFFORT, fixtures.SEVEN_SAMURAI, "movie-unknown"]
-    body = graphql(gateway_url, query, {"ids": ids})
+    body = graphql(demo_gateway_url, query, {"ids": ids})
     assert "errors" not in body
     effort, samurai, unknown = body["data"]["movies"]
     assert unknown is None
@@ -332,15 +347,16 @@ def test_a_gateway_query_gathers_data_from_all_three_subgraphs(gateway_url: str,
 
 
 @pytest.mark.integration
-def test_a_gateway_mutation_produces_exactly_one_cdc_event(gateway_url: str, topic_reader: TopicReader):
+def test_a_gateway_mutation_produces_exactly_one_cdc_event(demo_gateway_url: str, demo_topics: TopicReader):
     """Updating a talent through the gateway writes one Debezium update event keyed by talentId."""
-    graphql(gateway_url, 'mutation { createTalent(input: {talentId: "talent-cdc-1", name: "Zoë"}) { talentId } }')
-    mark = topic_reader.mark("demo.talent.talent")
+    graphql(demo_gateway_url, 'mutation { createTalent(input: {talentId: "talent-cdc-1", name: "Zoë"}) { talentId } }')
+    mark = demo_topics.mark("demo.talent.talent")
     body = graphql(
-        gateway_url, 'mutation { updateTalent(talentId: "talent-cdc-1", input: {agency: "Curtis Brown"}) { agency } }'
+        demo_gateway_url,
+        'mutation { updateTalent(talentId: "talent-cdc-1", input: {agency: "Curtis Brown"}) { agency } }',
     )
     assert body["data"]["updateTalent"] == {"agency": "Curtis Brown"}
-    (event,) = topic_reader.since(mark)
+    (event,) = demo_topics.since(mark)
     assert event.key == {"talentId": "talent-cdc-1"}
     assert event.value is not None
     assert event.value["op"] == "u"
@@ -353,14 +369,14 @@ def test_a_gateway_mutation_produces_exactly_one_cdc_event(gateway_url: str, top
 
 
 @pytest.mark.integration
-def test_a_gateway_delete_produces_a_delete_event_and_a_tombstone(gateway_url: str, topic_reader: TopicReader):
+def test_a_gateway_delete_produces_a_delete_event_and_a_tombstone(demo_gateway_url: str, demo_topics: TopicReader):
     """Deleting a production writes its delete event, then a tombstone with the same key."""
-    graphql(gateway_url, 'mutation { createProduction(input: {ptpId: "ptp-cdc-1", name: "Gone"}) { ptpId } }')
-    mark = topic_reader.mark("demo.productions.productions")
-    assert graphql(gateway_url, 'mutation { deleteProduction(ptpId: "ptp-cdc-1") }')["data"] == {
+    graphql(demo_gateway_url, 'mutation { createProduction(input: {ptpId: "ptp-cdc-1", name: "Gone"}) { ptpId } }')
+    mark = demo_topics.mark("demo.productions.productions")
+    assert graphql(demo_gateway_url, 'mutation { deleteProduction(ptpId: "ptp-cdc-1") }')["data"] == {
         "deleteProduction": "ptp-cdc-1"
     }
-    delete, tombstone = topic_reader.since(mark, at_least=2)
+    delete, tombstone = demo_topics.since(mark, at_least=2)
     assert delete.key == tombstone.key == {"ptpId": "ptp-cdc-1"}
     assert delete.value is not None
     assert (delete.value["op"], delete.value["before"]["name"], delete.value["after"]) == ("d", "Gone", None)
@@ -368,19 +384,20 @@ def test_a_gateway_delete_produces_a_delete_event_and_a_tombstone(gateway_url: s
 
 
 @pytest.mark.integration
-def test_a_gateway_credit_change_is_captured_on_credits_and_movies(gateway_url: str, topic_reader: TopicReader):
+def test_a_gateway_credit_change_is_captured_on_credits_and_movies(demo_gateway_url: str, demo_topics: TopicReader):
     """Crediting a person emits a credit create and a movie update; the movie shows the credit."""
     graphql(
-        gateway_url, 'mutation { createMovie(input: {movieId: "movie-cdc-1", title: "Kraków Express"}) { movieId } }'
+        demo_gateway_url,
+        'mutation { createMovie(input: {movieId: "movie-cdc-1", title: "Kraków Express"}) { movieId } }',
     )
-    mark = topic_reader.mark("demo.movies.movies", "demo.movies.credits")
+    mark = demo_topics.mark("demo.movies.movies", "demo.movies.credits")
     body = graphql(
-        gateway_url,
+        demo_gateway_url,
         f'mutation {{ addCredit(movieId: "movie-cdc-1", talentId: "{fixtures.RYAN_REYNOLDS}", role: DIRECTOR)'
         " { credits { role talent { name } } } }",
     )
     assert body["data"]["addCredit"]["credits"] == [{"role": "DIRECTOR", "talent": {"name": "Ryan Reynolds"}}]
-    events = topic_reader.since(mark, at_least=2)
+    events = demo_topics.since(mark, at_least=2)
     assert sorted((e.topic, e.value and e.value["op"]) for e in events) == [
         ("demo.movies.credits", "c"),
         ("demo.movies.movies", "u"),
@@ -389,17 +406,17 @@ def test_a_gateway_credit_change_is_captured_on_credits_and_movies(gateway_url: 
 
 @pytest.mark.integration
 def test_a_snapshot_emits_every_row_and_sigterm_exits_cleanly(
-    kafka_bootstrap: str, topic_reader: TopicReader, log_dir: Path, tmp_path: Path
+    demo_kafka: str, demo_topics: TopicReader, demo_log_dir: Path, tmp_path: Path
 ):
-    """``--snapshot`` emits op r for every seeded talent, the last marked; SIGTERM then exits with 0."""
+    """``--snapshot`` emits op r for every seeded talent, the last marked; SIGINT then exits with 0."""
     expected = generate(5, 10).talent
-    mark = topic_reader.mark("demo.talent.talent")
+    mark = demo_topics.mark("demo.talent.talent")
     db = tmp_path / "talent.db"
     server, _url = start_subgraph(
-        "talent", db=db, kafka=kafka_bootstrap, log_dir=log_dir, size=10, seed=5, extra=["--snapshot"]
+        "talent", db=db, kafka=demo_kafka, demo_log_dir=demo_log_dir, size=10, seed=5, extra=["--snapshot"]
     )
-    assert server.stop() == 0
-    events = topic_reader.since(mark, at_least=len(expected))
+    assert server.stop(signum=signal.SIGINT) == 0
+    events = demo_topics.since(mark, at_least=len(expected))
     assert [e.key["talentId"] for e in events] == sorted(person.talent_id for person in expected)
     assert {e.value["op"] for e in events if e.value} == {"r"}
     assert events[-1].value is not None
@@ -407,16 +424,16 @@ def test_a_snapshot_emits_every_row_and_sigterm_exits_cleanly(
 
 
 @pytest.mark.integration
-def test_the_committed_schema_snapshot_matches_the_live_gateway(gateway_url: str):
+def test_the_committed_schema_snapshot_matches_the_live_gateway(demo_gateway_url: str):
     """configs/movies.schema.graphql is what demo.export_schema exports from the running gateway."""
-    check_snapshot(gateway_url, REPO / "configs" / "movies.schema.graphql")
+    check_snapshot(demo_gateway_url, REPO / "configs" / "movies.schema.graphql")
 
 
 @pytest.mark.integration
-def test_ryan_reynolds_directs_a_movie_he_does_not_act_in(gateway_url: str, demo_data: DemoData):
+def test_ryan_reynolds_directs_a_movie_he_does_not_act_in(demo_gateway_url: str, demo_data: DemoData):
     """Through the gateway, Quiet Harbor credits Ryan Reynolds as director and not as actor."""
     body = graphql(
-        gateway_url, f'{{ movie(id: "{fixtures.QUIET_HARBOR}") {{ credits {{ role talent {{ name }} }} }} }}'
+        demo_gateway_url, f'{{ movie(id: "{fixtures.QUIET_HARBOR}") {{ credits {{ role talent {{ name }} }} }} }}'
     )
     roles = {c["role"] for c in body["data"]["movie"]["credits"] if c["talent"]["name"] == "Ryan Reynolds"}
     assert roles == {Role.DIRECTOR.value}
