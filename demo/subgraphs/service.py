@@ -31,7 +31,7 @@ from strawberry.asgi import GraphQL
 from strawberry.federation import Schema
 
 from demo.cdc import KafkaChangeLog, topic_for
-from demo.seed import MIN_SIZE, generate
+from demo.seed import MIN_SIZE, DemoData, generate
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE, SUBGRAPHS
 from demo.subgraphs.store import CapturedStore, Table
 from schema_gen.errors import GraphdexError
@@ -47,7 +47,7 @@ class SubgraphDefinition:
     """As in ``demo.services.SUBGRAPHS``; also the CDC ``db`` and the topics' middle part."""
     tables: tuple[Table, ...]
     ddl: str
-    seed_rows: Callable[[Any], Mapping[Table, Iterable[Mapping[str, Any]]]]
+    seed_rows: Callable[[DemoData], Mapping[Table, Iterable[Mapping[str, Any]]]]
     """The service's slice of a ``DemoData``, as rows per table."""
     schema: Schema
     context: Callable[[CapturedStore], object]
