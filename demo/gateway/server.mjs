@@ -71,9 +71,12 @@ const quietLogger = {
   },
 };
 
+// Composition errors reach startComposed, which reports them once; IntrospectAndCompose would log each retry.
+const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
 function buildServer(subgraphs) {
   const gateway = new ApolloGateway({
-    supergraphSdl: new IntrospectAndCompose({ subgraphs, logger: quietLogger }),
+    supergraphSdl: new IntrospectAndCompose({ subgraphs, logger: silentLogger }),
     logger: quietLogger,
   });
   return new ApolloServer({
