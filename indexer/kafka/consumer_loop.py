@@ -20,6 +20,13 @@ loop finishes the batch in hand, waits for its acknowledgements (up to ``shutdow
 commits and returns. ``run(timeout=, max_messages=)`` also returns after a time or a number of
 processed records, which makes tests deterministic.
 
+Stages that keep work across batches (the route stage's delayed fan-outs) give two hooks: ``idle``
+runs when a poll brings nothing, and its records are produced and acknowledged like a batch's;
+``held_offsets`` says, per partition, the offset commits must not pass yet (an event whose fan-out
+is still pending). When produced records are not acknowledged, the held offsets from before the
+call stay in force for the rest of the run, since the stage already counts that work as done: a
+restart then replays it.
+
 Any other exception from the stage is a bug or a fatal condition: the runner commits what it stored
 before the failing batch and re-raises, and the failing batch is delivered again after a restart.
 """
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Literal
@@ -36,13 +43,13 @@ from typing import Literal
 import structlog
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from indexer.kafka.offset_ledger import OffsetLedger, Partition
 from indexer.kafka.producer import DeliveryFailed, TrackedProducer
 from indexer.messages import OutgoingRecord, Record
 from schema_gen.errors import GatewayUnavailable, ServiceError
 
 log = structlog.get_logger(__name__)
 
-Partition = tuple[str, int]
 _COMMIT_RESERVE = 3.0
 """Seconds of the shutdown timeout kept for the final commit and leaving the group."""
 
@@ -69,6 +76,10 @@ class ProcessResult:
 
 Process = Callable[[Sequence[Record]], ProcessResult | Backpressure | None]
 """A stage: every record of the batch is done when it returns, unless it reports backpressure."""
+Idle = Callable[[], Sequence[OutgoingRecord]]
+"""Work due between batches; returns records to produce."""
+HeldOffsets = Callable[[], Mapping[Partition, int]]
+"""Per partition, the lowest offset whose work is not complete: commits stay at or below it."""
 
 
 @dataclass(frozen=True)
@@ -114,8 +125,12 @@ class StageRunner:
         producer: TrackedProducer | None = None,
         settings: RunnerSettings | None = None,
         name: str = "stage",
+        idle: Idle | None = None,
+        held_offsets: HeldOffsets | None = None,
     ) -> None:
         self._process = process
+        self._idle = idle
+        self._held_offsets = held_offsets
         self._consumer = consumer
         self._topics = list(topics)
         self._producer = producer
@@ -125,8 +140,7 @@ class StageRunner:
         self._closed = False
         self._stop_requested_at: float | None = None  # a plain attribute: safe to set from a signal handler
         self._assigned: set[Partition] = set()
-        self._stored: dict[Partition, int] = {}  # next offset to commit, per partition
-        self._uncommitted = 0
+        self._ledger = OffsetLedger()
         self._last_commit = time.monotonic()
         self._pause: _Pause | None = None
         self.summary = RunSummary()
@@ -199,11 +213,13 @@ class StageRunner:
         messages = self._consumer.consume(num_messages=wanted, timeout=wait)
         batch = [_record(message) for message in messages if not self._is_error(message)]
         if not batch:
+            self._run_idle()
             return
         if self._pause is not None:  # fetched before the pause took effect: read again after it
             self._seek_back(batch)
             return
         self.summary.batches += 1
+        held_before = self._held()
         try:
             outcome = self._process(batch)
         except Backpressure as pressure:
@@ -219,9 +235,11 @@ class StageRunner:
             raise ValueError(f"the stage reported {done} processed records of a batch of {len(batch)}")
         if not self._acknowledged(result.outgoing):
             self.summary.delivery_failures += 1
+            self._ledger.pin(held_before)
             self._pause_and_rewind(batch, self._settings.delivery_retry_after, "produced records not acknowledged")
             return
-        self._store(batch[:done])
+        self._ledger.store(batch[:done], self._assigned)
+        self.summary.processed += done
         if pressure is not None:
             self.summary.backpressure_pauses += 1
             self._pause_and_rewind(batch[done:], pressure.retry_after, str(pressure))
@@ -247,17 +265,20 @@ class StageRunner:
             return False
         return True
 
+    def _run_idle(self) -> None:
+        if self._idle is None:
+            return
+        held_before = self._held()
+        if not self._acknowledged(self._idle()):
+            self.summary.delivery_failures += 1
+            self._ledger.pin(held_before)
+
+    def _held(self) -> dict[Partition, int]:
+        return dict(self._held_offsets()) if self._held_offsets is not None else {}
+
     def _ack_patience_on_stop(self) -> float:
         """How long after a stop request acknowledgements may take, leaving time to commit and leave."""
         return max(0.0, self._settings.shutdown_timeout - _COMMIT_RESERVE)
-
-    def _store(self, records: Sequence[Record]) -> None:
-        for record in records:
-            partition = (record.topic, record.partition)
-            if partition in self._assigned and record.offset + 1 > self._stored.get(partition, -1):
-                self._stored[partition] = record.offset + 1
-        self._uncommitted += len(records)
-        self.summary.processed += len(records)
 
     def _pause_and_rewind(self, undone: Sequence[Record], retry_after: float, reason: str) -> None:
         assignment = self._consumer.assignment()
@@ -290,27 +311,27 @@ class StageRunner:
 
     def _checkpoint_if_due(self) -> None:
         due = time.monotonic() - self._last_commit >= self._settings.commit_interval
-        if self._stored and (due or self._uncommitted >= self._settings.commit_every):
+        if self._ledger.has_uncommitted and (due or self._ledger.uncommitted >= self._settings.commit_every):
             self._commit()
 
     def _commit(self, partitions: Iterable[Partition] | None = None) -> None:
-        chosen = set(self._stored) if partitions is None else set(partitions) & set(self._stored)
-        if not chosen:
+        offsets = self._ledger.to_commit(self._held(), partitions) if self._ledger.has_uncommitted else {}
+        self._last_commit = time.monotonic()
+        self._ledger.checkpointed()
+        if not offsets:
             return
-        offsets = [TopicPartition(topic, partition, self._stored[(topic, partition)]) for topic, partition in chosen]
+        chosen = [TopicPartition(topic, partition, offset) for (topic, partition), offset in offsets.items()]
         try:
-            results = self._consumer.commit(offsets=offsets, asynchronous=False)
+            results = self._consumer.commit(offsets=chosen, asynchronous=False)
         except KafkaException as exc:
             self._log.warning("kafka.commit_failed", error=str(exc.args[0] if exc.args else exc))
             return
         for result in results or ():
-            key = (result.topic, result.partition)
-            if result.error is None and self._stored.get(key) == result.offset:
-                del self._stored[key]
-            elif result.error is not None:
-                self._log.warning("kafka.commit_failed", partition=key, error=str(result.error))
-        self._uncommitted = 0
-        self._last_commit = time.monotonic()
+            partition = (result.topic, result.partition)
+            if result.error is not None:
+                self._log.warning("kafka.commit_failed", partition=partition, error=str(result.error))
+            else:
+                self._ledger.committed(partition, result.offset)
         self.summary.commits += 1
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -330,8 +351,7 @@ class StageRunner:
 
     def _forget(self, partitions: set[Partition]) -> None:
         self._assigned -= partitions
-        for partition in partitions:
-            self._stored.pop(partition, None)
+        self._ledger.forget(partitions)
         if not self._assigned:
             self._pause = None
 

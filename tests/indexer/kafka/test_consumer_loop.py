@@ -238,3 +238,32 @@ def test_a_stage_returning_something_else_is_refused():
     with pytest.raises(TypeError, match="not list"):
         StageRunner(lambda records: [], consumer=consumer, topics=["req"], settings=FAST).run(max_messages=1)
     assert consumer.committed == {}
+
+
+def test_held_offsets_keep_commits_behind_pending_work():
+    """Commits stay at the stage's held offset until it lets go; then they catch up."""
+    consumer = InMemoryConsumer(partitions(5))
+    held = {("req", 0): 2}
+    runner = StageRunner(
+        lambda records: None, consumer=consumer, topics=["req"], settings=FAST, held_offsets=lambda: held
+    )
+    runner.run(max_messages=5)
+    assert consumer.committed == {("req", 0): 2}
+    held.clear()
+    runner.run(timeout=0.05)
+    assert consumer.committed == {("req", 0): 5}
+
+
+def test_idle_work_runs_when_no_records_arrive():
+    """The idle hook runs on polls that bring nothing, not in place of processing."""
+    consumer = InMemoryConsumer(partitions(2))
+    idle_calls: list[int] = []
+    stage = RecordingStage()
+    runner = StageRunner(
+        stage.process, consumer=consumer, topics=["req"], settings=FAST, idle=lambda: idle_calls.append(1) or []
+    )
+    runner.run(max_messages=2)
+    assert idle_calls == []
+    runner.run(timeout=0.1)
+    assert idle_calls
+    assert len(stage.done) == 2

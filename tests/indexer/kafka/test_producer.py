@@ -71,3 +71,30 @@ def test_runner_redelivers_a_batch_whose_output_was_not_acknowledged(unreachable
     assert calls[0] == calls[1] == [b"a", b"b"]
     assert summary.processed == 0
     assert consumer.committed == {}
+
+
+def test_a_failed_idle_delivery_pins_commits_to_the_work_it_held(unreachable_producer):
+    """Work the stage counted done but Kafka never acknowledged keeps its held offset for the rest of the run."""
+    consumer = InMemoryConsumer({("req", 0): [b"a", b"b", b"c"]})
+    held = {("req", 0): 1}
+
+    def idle() -> list[OutgoingRecord]:
+        if not held:
+            return []
+        held.clear()  # the stage considers the fan-out done ...
+        return [OutgoingRecord("requests", b"m1", b"{}")]  # ... but its request never reaches Kafka
+
+    settings = RunnerSettings(batch_size=10, poll_timeout=0.05, commit_interval=0)
+    runner = StageRunner(
+        lambda records: None,
+        consumer=consumer,
+        topics=["req"],
+        producer=unreachable_producer,
+        settings=settings,
+        idle=idle,
+        held_offsets=lambda: held,
+    )
+    summary = runner.run(timeout=2.5)
+    assert summary.processed == 3
+    assert summary.delivery_failures == 1
+    assert consumer.committed == {("req", 0): 1}
