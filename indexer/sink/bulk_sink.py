@@ -6,21 +6,34 @@ newer document, and the search server's rejection of such a write is a *noop*, n
 Outcomes: ``indexed``, ``deleted``, ``noop`` (stale, or a delete of a document that is not there),
 ``failed`` (the document itself is wrong, e.g. a mapping error: it goes to the dead-letter topic) and
 ``retry`` (429, 5xx or an unreachable server: the stage pauses and writes it again later).
+
+Write targets: every concrete index behind the alias ``<index>-write`` (during a migration, the live
+version and the one being built), resolved every ``TARGETS_TTL`` seconds; the search alias
+``<index>`` when there is no write alias. A write's outcome combines its targets' outcomes: retry if
+any target must retry, failed if any refused it, noop if every target already had it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from elastic_transport import TransportError
-from elasticsearch import Elasticsearch
+from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 
 from schema_gen.config import SinkSettings
 
 Status = Literal["indexed", "deleted", "noop", "failed", "retry"]
+TARGETS_TTL = 5.0
+_PRECEDENCE: tuple[Status, ...] = ("retry", "failed", "indexed", "deleted", "noop")
+
+
+def write_alias(alias: str) -> str:
+    """The alias naming every index that must receive the writes of index ``alias``."""
+    return f"{alias}-write"
 
 
 @dataclass(frozen=True)
@@ -45,10 +58,31 @@ class WriteOutcome:
 class BulkSink:
     """Writes documents to an index alias in bulk requests bounded by count and bytes."""
 
-    def __init__(self, client: Elasticsearch, alias: str, settings: SinkSettings) -> None:
+    def __init__(
+        self,
+        client: Elasticsearch,
+        alias: str,
+        settings: SinkSettings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = client
         self._alias = alias
         self._settings = settings
+        self._clock = clock
+        self._targets: tuple[str, ...] = ()
+        self._resolved_at = float("-inf")
+
+    def targets(self) -> tuple[str, ...]:
+        """The indexes each write goes to (cached for ``TARGETS_TTL`` seconds)."""
+        now = self._clock()
+        if now - self._resolved_at >= TARGETS_TTL:
+            try:
+                found = self._client.indices.get_alias(name=write_alias(self._alias))
+                self._targets = tuple(sorted(found)) or (self._alias,)
+            except NotFoundError:
+                self._targets = (self._alias,)
+            self._resolved_at = now
+        return self._targets
 
     def write(self, writes: Sequence[DocumentWrite]) -> list[WriteOutcome]:
         """Write ``writes``; returns one outcome per write, in order."""
@@ -68,13 +102,17 @@ class BulkSink:
     def _send(self, writes: list[DocumentWrite]) -> list[WriteOutcome]:
         if not writes:
             return []
-        actions = [self._action(item) for item in writes]
-        results: list[WriteOutcome] = []
+        try:
+            targets = self.targets()
+        except TransportError as exc:
+            return [WriteOutcome(item, "retry", "unavailable", f"search server unreachable: {exc}") for item in writes]
+        pairs = [(item, target) for item in writes for target in targets]
+        per_target: list[WriteOutcome] = []
         try:
             for position, (_, info) in enumerate(
                 streaming_bulk(
                     self._client,
-                    actions,
+                    (self._action(item, target) for item, target in pairs),
                     chunk_size=self._settings.max_actions,
                     max_chunk_bytes=self._settings.max_bytes,
                     raise_on_error=False,
@@ -83,15 +121,15 @@ class BulkSink:
                     refresh=self._settings.refresh,
                 )
             ):
-                results.append(_outcome(writes[position], info))
+                per_target.append(_outcome(pairs[position][0], info))
         except TransportError as exc:
             detail = f"search server unreachable: {exc}"
-            results += [WriteOutcome(item, "retry", "unavailable", detail) for item in writes[len(results) :]]
-        return results
+            per_target += [WriteOutcome(item, "retry", "unavailable", detail) for item, _ in pairs[len(per_target) :]]
+        return [_combine(per_target[n * len(targets) : (n + 1) * len(targets)]) for n in range(len(writes))]
 
-    def _action(self, item: DocumentWrite) -> dict[str, Any]:
+    def _action(self, item: DocumentWrite, target: str) -> dict[str, Any]:
         action: dict[str, Any] = {
-            "_index": self._alias,
+            "_index": target,
             "_id": item.id,
             "version": item.version,
             "version_type": "external",
@@ -102,6 +140,11 @@ class BulkSink:
             action["_op_type"] = "index"
             action["_source"] = item.source
         return action
+
+
+def _combine(outcomes: Sequence[WriteOutcome]) -> WriteOutcome:
+    """One write's outcome over all its target indexes: the most pressing status wins."""
+    return min(outcomes, key=lambda outcome: _PRECEDENCE.index(outcome.status))
 
 
 def _outcome(item: DocumentWrite, info: dict[str, Any]) -> WriteOutcome:

@@ -29,15 +29,20 @@ class CannedNode(BaseNode):
     def perform_request(
         self, method: str, target: str, body: bytes | None = None, headers: Any = None, request_timeout: Any = None
     ) -> Any:
+        if "/_alias/" in target:  # no index behind the write alias: the sink writes to the search alias
+            return self._reply(200, {})
         CannedNode.requests.append(body or b"")
+        return self._reply(self.status, self.body)
+
+    def _reply(self, status: int, reply: Any) -> Any:
         meta = ApiResponseMeta(
-            status=self.status,
+            status=status,
             http_version="1.1",
             headers=HttpHeaders({"content-type": "application/json", "x-elastic-product": "Elasticsearch"}),
             duration=0.0,
             node=NodeConfig("http", "127.0.0.1", 9200),
         )
-        return NodeApiResponse(meta, json.dumps(self.body).encode())
+        return NodeApiResponse(meta, json.dumps(reply).encode())
 
 
 def canned_client(status: int, body: Any) -> Elasticsearch:
@@ -93,6 +98,23 @@ def test_chunks_are_bounded_by_count() -> None:
     client = canned_client(200, {"took": 1, "errors": False, "items": [{"index": {"status": 201}}] * 2})
     BulkSink(client, "movies", SinkSettings(max_actions=2)).write([write(str(n), 1, title="x") for n in range(4)])
     assert len(CannedNode.requests) == 2
+
+
+@pytest.mark.integration
+def test_writes_reach_every_index_behind_the_write_alias(es_client: Elasticsearch, unique_name: str) -> None:
+    """During a migration both versions get every write; a refusal by either one fails the write."""
+    strict_year = {"dynamic": "strict", "properties": {**MAPPING["properties"], "releaseYear": {"type": "keyword"}}}
+    es_client.indices.create(index=f"{unique_name}-1", mappings=MAPPING, aliases={unique_name: {}})
+    es_client.indices.create(index=f"{unique_name}-2", mappings=strict_year)
+    es_client.indices.update_aliases(
+        actions=[{"add": {"index": f"{unique_name}-{n}", "alias": f"{unique_name}-write"}} for n in (1, 2)]
+    )
+    sink = BulkSink(es_client, unique_name, SinkSettings(refresh=True))
+    assert sink.targets() == (f"{unique_name}-1", f"{unique_name}-2")
+    outcomes = sink.write([write("m1", 3, title="both"), write("m2", 3, releaseYear="not a year")])
+    assert [(o.status, o.reason) for o in outcomes] == [("indexed", None), ("failed", "mapper_parsing_exception")]
+    for version in (1, 2):
+        assert es_client.get(index=f"{unique_name}-{version}", id="m1")["_source"]["title"] == "both"
 
 
 @pytest.mark.integration
