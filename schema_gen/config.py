@@ -179,6 +179,20 @@ class KafkaSettings(_Section):
     replication_factor: int = Field(default=1, ge=1)
     extra: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Further librdkafka settings passed through unchanged."""
+    session_timeout: Duration = 45.0
+    """How long a silent stage process keeps its partitions; a few seconds on the local stack."""
+    max_poll_interval: Duration = 300.0
+    """Longest one batch may take before the group considers the process stuck."""
+
+    _durations = field_validator("session_timeout", "max_poll_interval", mode="before")(parse_duration)
+
+    @model_validator(mode="after")
+    def _timings_ordered(self) -> KafkaSettings:
+        if self.session_timeout < 2:
+            raise ValueError("session_timeout must be at least 2s")
+        if self.max_poll_interval < self.session_timeout:
+            raise ValueError("max_poll_interval must be at least session_timeout")
+        return self
 
 
 class FetchSettings(_Section):
