@@ -36,7 +36,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 from typing import Literal
 
@@ -58,11 +58,18 @@ class Backpressure(ServiceError):
     """A stage cannot take more right now: pause for ``retry_after`` seconds, then redeliver.
 
     ``processed`` leading records of the batch were handled before the pressure and are not redelivered.
+    ``only_waiting_partitions`` pauses just the partition of the first record not processed (a retry
+    that is not due yet holds up its own partition only; the batch's later records of other partitions
+    are delivered again at once); by default the whole assignment pauses (the search server or the
+    gateway is overloaded, whatever the partition).
     """
 
-    def __init__(self, retry_after: float, processed: int = 0, reason: str = "") -> None:
+    def __init__(
+        self, retry_after: float, processed: int = 0, reason: str = "", *, only_waiting_partitions: bool = False
+    ) -> None:
         self.retry_after = max(0.0, retry_after)
         self.processed = processed
+        self.only_waiting_partitions = only_waiting_partitions
         super().__init__(f"backpressure for {self.retry_after:g}s{': ' + reason if reason else ''}")
 
 
@@ -107,12 +114,6 @@ class RunSummary:
     ended_by: Literal["stop", "timeout", "max_messages"] = "stop"
 
 
-@dataclass
-class _Pause:
-    resume_at: float
-    partitions: list[TopicPartition] = field(default_factory=list)
-
-
 class StageRunner:
     """Runs one stage over ``topics`` with ``consumer`` (from ``clients.build_consumer``)."""
 
@@ -142,7 +143,7 @@ class StageRunner:
         self._assigned: set[Partition] = set()
         self._ledger = OffsetLedger()
         self._last_commit = time.monotonic()
-        self._pause: _Pause | None = None
+        self._paused: dict[Partition, float] = {}  # partition -> when to resume it
         self.summary = RunSummary()
 
     def stop(self) -> None:
@@ -208,15 +209,16 @@ class StageRunner:
 
     def _step(self, wanted: int, wait: float) -> None:
         self._resume_if_due()
-        if self._pause is not None:
-            wait = max(0.0, min(wait, self._pause.resume_at - time.monotonic()))
+        if self._paused:
+            wait = max(0.0, min(wait, min(self._paused.values()) - time.monotonic()))
         messages = self._consumer.consume(num_messages=wanted, timeout=wait)
         batch = [_record(message) for message in messages if not self._is_error(message)]
+        early = [record for record in batch if (record.topic, record.partition) in self._paused]
+        if early:  # fetched before their partition's pause took effect: read them again after it
+            self._seek_back(early)
+            batch = [record for record in batch if (record.topic, record.partition) not in self._paused]
         if not batch:
             self._run_idle()
-            return
-        if self._pause is not None:  # fetched before the pause took effect: read again after it
-            self._seek_back(batch)
             return
         self.summary.batches += 1
         held_before = self._held()
@@ -236,13 +238,15 @@ class StageRunner:
         if not self._acknowledged(result.outgoing):
             self.summary.delivery_failures += 1
             self._ledger.pin(held_before)
-            self._pause_and_rewind(batch, self._settings.delivery_retry_after, "produced records not acknowledged")
+            retry_after = self._settings.delivery_retry_after
+            self._pause_and_rewind(batch, retry_after, "produced records not acknowledged", only_waiting=False)
             return
         self._ledger.store(batch[:done], self._assigned)
         self.summary.processed += done
         if pressure is not None:
             self.summary.backpressure_pauses += 1
-            self._pause_and_rewind(batch[done:], pressure.retry_after, str(pressure))
+            only_waiting = pressure.only_waiting_partitions
+            self._pause_and_rewind(batch[done:], pressure.retry_after, str(pressure), only_waiting=only_waiting)
 
     def _acknowledged(self, outgoing: Sequence[OutgoingRecord]) -> bool:
         """Produce ``outgoing`` and wait until Kafka acknowledged all of it; False when it did not."""
@@ -280,12 +284,19 @@ class StageRunner:
         """How long after a stop request acknowledgements may take, leaving time to commit and leave."""
         return max(0.0, self._settings.shutdown_timeout - _COMMIT_RESERVE)
 
-    def _pause_and_rewind(self, undone: Sequence[Record], retry_after: float, reason: str) -> None:
-        assignment = self._consumer.assignment()
-        self._consumer.pause(assignment)
-        self._pause = _Pause(time.monotonic() + retry_after, assignment)
+    def _pause_and_rewind(
+        self, undone: Sequence[Record], retry_after: float, reason: str, *, only_waiting: bool
+    ) -> None:
+        if only_waiting:
+            chosen = {(undone[0].topic, undone[0].partition)} & self._assigned if undone else set()
+        else:
+            chosen = set(self._assigned)
+        resume_at = time.monotonic() + retry_after
+        self._consumer.pause([TopicPartition(topic, partition) for topic, partition in sorted(chosen)])
+        for partition in chosen:
+            self._paused[partition] = max(self._paused.get(partition, resume_at), resume_at)
         self._seek_back(undone)
-        self._log.info("kafka.paused", retry_after=retry_after, reason=reason, redeliver=len(undone))
+        self._log.info("kafka.paused", retry_after=retry_after, reason=reason, partitions=len(chosen))
 
     def _seek_back(self, records: Sequence[Record]) -> None:
         """Make each partition's first record in ``records`` the next one consumed."""
@@ -302,12 +313,16 @@ class StageRunner:
                 raise ServiceError(f"Kafka: cannot seek {topic}[{partition}] back to {offset}: {exc}") from None
 
     def _resume_if_due(self) -> None:
-        if self._pause is not None and time.monotonic() >= self._pause.resume_at:
-            assigned = [tp for tp in self._pause.partitions if (tp.topic, tp.partition) in self._assigned]
-            if assigned:
-                self._consumer.resume(assigned)
-            self._pause = None
-            self._log.info("kafka.resumed")
+        now = time.monotonic()
+        due = sorted(partition for partition, resume_at in self._paused.items() if resume_at <= now)
+        if not due:
+            return
+        for partition in due:
+            del self._paused[partition]
+        assigned = [TopicPartition(topic, number) for topic, number in due if (topic, number) in self._assigned]
+        if assigned:
+            self._consumer.resume(assigned)
+        self._log.info("kafka.resumed", partitions=len(due))
 
     def _checkpoint_if_due(self) -> None:
         due = time.monotonic() - self._last_commit >= self._settings.commit_interval
@@ -352,8 +367,8 @@ class StageRunner:
     def _forget(self, partitions: set[Partition]) -> None:
         self._assigned -= partitions
         self._ledger.forget(partitions)
-        if not self._assigned:
-            self._pause = None
+        for partition in partitions:
+            self._paused.pop(partition, None)  # a partition assigned again starts unpaused
 
     def _is_error(self, message: Message) -> bool:
         error = message.error()

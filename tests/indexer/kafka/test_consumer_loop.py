@@ -267,3 +267,24 @@ def test_idle_work_runs_when_no_records_arrive():
     runner.run(timeout=0.1)
     assert idle_calls
     assert len(stage.done) == 2
+
+
+def test_a_waiting_partition_pauses_alone():
+    """Backpressure for waiting partitions only pauses the first unprocessed record's partition; others go on."""
+    consumer = InMemoryConsumer(partitions(3, 3))
+    seen: list[bytes] = []
+
+    def process(records: Sequence[Record]) -> Backpressure | None:
+        seen.extend(record.value or b"" for record in records)
+        waiting = next((n for n, record in enumerate(records) if record.value == b"0-1"), None)
+        if waiting is not None and seen.count(b"0-1") == 1:
+            return Backpressure(60, processed=waiting, reason="retry not due", only_waiting_partitions=True)
+        return None
+
+    runner = StageRunner(process, consumer=consumer, topics=["req"], settings=FAST)
+    runner.run(timeout=0.3)
+    assert consumer.paused == {("req", 0)}
+    assert consumer.committed == {("req", 0): 1, ("req", 1): 3}
+    assert seen.count(b"0-1") == 1  # the waiting record is not delivered again while its partition waits
+    assert seen.count(b"1-1") == 2  # it came after the waiting record: rewound, delivered again at once
+    assert b"0-2" not in seen
