@@ -10,8 +10,9 @@ uncommitted records are processed again (at-least-once), and none is ever skippe
 
 Backpressure: a stage that cannot take more right now (the search server answers 429, the gateway is
 down, a retry is not due yet) raises or returns ``Backpressure(retry_after, processed=k)``. The first
-``k`` records of the batch count as done; the runner pauses the assignment, seeks every partition
-back to its first record not done, and resumes after ``retry_after`` seconds. ``GatewayUnavailable``
+``k`` records of the batch count as done; the runner pauses the assignment (or, with
+``only_waiting_partitions``, just the waiting record's partition), seeks every partition back to its
+first record not done, and resumes after ``retry_after`` seconds. ``GatewayUnavailable``
 from a stage is read the same way. A failed delivery of produced records is handled like
 backpressure for the whole batch. Nothing crashes and nothing is dropped.
 
