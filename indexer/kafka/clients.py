@@ -45,6 +45,16 @@ class GroupTimings:
     max_poll_interval_ms: int = 300_000
 
     @classmethod
+    def from_settings(cls, kafka: KafkaSettings) -> GroupTimings:
+        """``kafka.session_timeout`` and ``kafka.max_poll_interval``, with a heartbeat a third of the session."""
+        session_ms = round(kafka.session_timeout * 1000)
+        return cls(
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=min(3_000, max(1, session_ms // 3)),
+            max_poll_interval_ms=round(kafka.max_poll_interval * 1000),
+        )
+
+    @classmethod
     def local_stack(cls) -> GroupTimings:
         """Short timeouts for the local stack and tests, where brokers rebalance only after them."""
         return cls(session_timeout_ms=6_000, heartbeat_interval_ms=1_000, max_poll_interval_ms=20_000)
@@ -79,8 +89,9 @@ def common_config(kafka: KafkaSettings) -> dict[str, Any]:
 
 
 def consumer_config(kafka: KafkaSettings, group_id: str, timings: GroupTimings | None = None) -> dict[str, Any]:
-    """Settings of a stage's consumer: manual offsets, earliest start, the group's timings."""
-    timings = timings or GroupTimings()
+    """Settings of a stage's consumer: manual offsets, earliest start, the group's timings (from
+    ``kafka.session_timeout`` and ``kafka.max_poll_interval`` unless given)."""
+    timings = timings or GroupTimings.from_settings(kafka)
     problems = timings.problems()
     if problems:
         raise ConfigError("invalid consumer group timings", problems)

@@ -33,11 +33,21 @@ def test_consumer_never_commits_or_stores_offsets_itself():
     assert config["logger"] is LIBRDKAFKA_LOGGER
 
 
-def test_consumer_timings_default_and_local_stack():
-    """Default group timings suit production; the local-stack ones are a few seconds."""
-    kafka = index_config().kafka
-    assert consumer_config(kafka, "g")["session.timeout.ms"] == 45_000
-    local = consumer_config(kafka, "g", GroupTimings.local_stack())
+def test_consumer_timings_come_from_the_kafka_section():
+    """kafka.session_timeout and kafka.max_poll_interval set the group timings, heartbeat a third of the session."""
+    default = consumer_config(index_config().kafka, "g")
+    assert (default["session.timeout.ms"], default["max.poll.interval.ms"]) == (45_000, 300_000)
+    local = consumer_config(index_config(session_timeout="6s", max_poll_interval="20s").kafka, "g")
+    assert (local["session.timeout.ms"], local["heartbeat.interval.ms"], local["max.poll.interval.ms"]) == (
+        6000,
+        2000,
+        20_000,
+    )
+
+
+def test_local_stack_timings_are_a_few_seconds():
+    """The local-stack timings, given explicitly, override the kafka section."""
+    local = consumer_config(index_config().kafka, "g", GroupTimings.local_stack())
     assert local["session.timeout.ms"] <= 10_000
     assert local["max.poll.interval.ms"] >= local["session.timeout.ms"]
 
