@@ -7,7 +7,12 @@ read values back with ``value()``. ``--metrics-port`` serves the registry with `
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from indexer.fetch.metrics import FetchMetrics
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -19,6 +24,7 @@ class PipelineMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._fetch: FetchMetrics | None = None
         r = self.registry
         self.events = Counter("graphdex_events_consumed", "Change events consumed", ["index", "topic"], registry=r)
         self.requests = Counter("graphdex_reindex_requests", "Reindex requests emitted", ["index", "cause"], registry=r)
@@ -53,6 +59,14 @@ class PipelineMetrics:
         self.paused = Gauge(
             "graphdex_paused", "1 while a stage is paused by backpressure", ["index", "stage"], registry=r
         )
+
+    def fetch_metrics(self) -> FetchMetrics:
+        """The fetcher's metrics in this registry, created once and shared by every fetcher."""
+        if self._fetch is None:
+            from indexer.fetch.metrics import FetchMetrics
+
+            self._fetch = FetchMetrics.for_pipeline(self)
+        return self._fetch
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:
         """Current value of a sample (tests and status output); 0 when it was never set."""

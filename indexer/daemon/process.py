@@ -1,0 +1,166 @@
+"""The daemon process: one ``StageRunner`` per stage and index, each in its own thread.
+
+``graphdex run`` runs every stage of every index in one process by default; ``--stage`` picks some,
+so stages can run (and scale) as separate processes: each stage is a consumer group, and more
+processes mean more members sharing its partitions. The fetch stage has two runners: one for live
+requests and one for the retry topic, so retries waiting for their time never hold up live traffic.
+
+Stopping: SIGTERM or SIGINT only sets each runner's stop flag; runners finish the batch in hand, wait
+for acknowledgements, commit and return, well within ``RunnerSettings.shutdown_timeout``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import structlog
+
+from indexer.daemon.pipeline import IndexPipeline
+from indexer.kafka.clients import GroupTimings, build_consumer, producer_config
+from indexer.kafka.consumer_loop import RunnerSettings, StageRunner
+from indexer.kafka.producer import TrackedProducer
+from schema_gen.errors import ServiceError
+
+log = structlog.get_logger("graphdex.daemon")
+
+
+class Stage(StrEnum):
+    ROUTER = "router"
+    FETCH = "fetch"
+    SINK = "sink"
+
+
+@dataclass
+class _Worker:
+    name: str
+    runner: StageRunner
+    thread: threading.Thread | None = None
+    error: BaseException | None = None
+
+
+class Daemon:
+    """Runs the chosen stages of the given index pipelines until stopped."""
+
+    def __init__(
+        self,
+        pipelines: Sequence[IndexPipeline],
+        stages: Iterable[Stage] = tuple(Stage),
+        runner_settings: RunnerSettings | None = None,
+    ) -> None:
+        if not pipelines:
+            raise ServiceError("no index definitions to run")
+        self._pipelines = list(pipelines)
+        self._stages = set(stages)
+        self._settings = runner_settings or RunnerSettings()
+        kafka = self._pipelines[0].definition.config.kafka
+        self._producer = TrackedProducer(producer_config(kafka))
+        self._workers: list[_Worker] = []
+        for pipeline in self._pipelines:
+            self._workers += self._build(pipeline)
+        self._stopped = threading.Event()
+
+    @property
+    def workers(self) -> list[str]:
+        return [worker.name for worker in self._workers]
+
+    def start(self) -> None:
+        for worker in self._workers:
+            worker.thread = threading.Thread(target=self._run, args=(worker,), name=worker.name, daemon=True)
+            worker.thread.start()
+        log.info("daemon started", workers=self.workers)
+
+    def stop(self) -> None:
+        """Ask every runner to drain and stop; safe from a signal handler (it only sets flags)."""
+        self._stopped.set()
+        for worker in self._workers:
+            worker.runner.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for every runner to return; True when all have. A runner that crashed stops the others."""
+        for worker in self._workers:
+            if worker.thread is not None:
+                worker.thread.join(timeout)
+        return all(worker.thread is None or not worker.thread.is_alive() for worker in self._workers)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.runner.close()
+        self._producer.close(timeout=self._settings.shutdown_timeout)
+
+    @property
+    def failures(self) -> list[str]:
+        return [f"{worker.name}: {worker.error}" for worker in self._workers if worker.error is not None]
+
+    def healthy(self) -> bool:
+        """Every runner thread is alive (or ended because it was asked to stop) and none crashed."""
+        return not self.failures and all(
+            worker.thread is not None and (worker.thread.is_alive() or self._stopped.is_set())
+            for worker in self._workers
+        )
+
+    def _run(self, worker: _Worker) -> None:
+        try:
+            worker.runner.run()
+        except BaseException as exc:  # a crashed stage stops the process: better restarted than half-running
+            worker.error = exc
+            log.error("stage crashed, stopping the daemon", worker=worker.name, error=str(exc))
+            self.stop()
+
+    def _build(self, pipeline: IndexPipeline) -> list[_Worker]:
+        config = pipeline.definition.config
+        topics = pipeline.topics
+        timings = GroupTimings.from_settings(config.kafka)
+        # The poll window is each stage's batching window: coalescing for fetch, bulk size for sink.
+        fetch_settings = replace(
+            self._settings,
+            batch_size=config.fetch.batch_size * config.fetch.max_in_flight,
+            poll_timeout=config.fetch.coalesce_window,
+        )
+        sink_settings = replace(self._settings, batch_size=config.sink.max_actions, poll_timeout=config.sink.max_wait)
+
+        def runner(
+            process: object, group: str, subscribed: list[str], settings: RunnerSettings, **hooks: object
+        ) -> StageRunner:
+            return StageRunner(
+                process,  # type: ignore[arg-type]
+                consumer=build_consumer(config.kafka, topics.group_id(group), timings),
+                topics=subscribed,
+                producer=self._producer,
+                settings=settings,
+                name=f"{pipeline.index}.{group}",
+                **hooks,  # type: ignore[arg-type]
+            )
+
+        workers: list[_Worker] = []
+        if Stage.ROUTER in self._stages and config.events:
+            route = pipeline.route_stage()
+            workers.append(
+                _Worker(
+                    f"{pipeline.index}.route",
+                    runner(
+                        route.process,
+                        "route",
+                        route.topics,
+                        self._settings,
+                        idle=route.run_due_lookups,
+                        held_offsets=route.held_offsets,
+                    ),
+                )
+            )
+        if Stage.FETCH in self._stages:
+            live, retry = pipeline.fetch_stage(), pipeline.fetch_stage()
+            workers.append(
+                _Worker(f"{pipeline.index}.fetch", runner(live.process, "fetch", [topics.requests], fetch_settings))
+            )
+            workers.append(
+                _Worker(f"{pipeline.index}.retry", runner(retry.process, "retry", [topics.retry], fetch_settings))
+            )
+        if Stage.SINK in self._stages:
+            sink = pipeline.sink_stage()
+            workers.append(
+                _Worker(f"{pipeline.index}.sink", runner(sink.process, "sink", [topics.documents], sink_settings))
+            )
+        return workers

@@ -1,0 +1,131 @@
+"""A daemon running on the local stack for one test module, over a freshly provisioned demo index."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from elasticsearch import Elasticsearch
+
+from demo.seed import generate
+from demo.services import DEFAULT_SEED, DEFAULT_SIZE
+from demo.stack import LocalStack
+from indexer.daemon.dead_letters import DeadLetterTopic
+from indexer.daemon.pipeline import IndexPipeline
+from indexer.daemon.process import Daemon
+from indexer.definition import IndexDefinition
+from indexer.fetch.fetcher import DocumentFetcher
+from indexer.fetch.outcomes import Fetched
+from indexer.kafka.clients import build_admin
+from indexer.kafka.consumer_loop import RunnerSettings
+from indexer.kafka.document_codec import DocumentCodec
+from indexer.kafka.topics import TopicLayout, ensure_topics, topic_specs
+from indexer.messages import DeadLetter
+from indexer.metrics import PipelineMetrics
+from indexer.sink.bulk_sink import BulkSink, DocumentWrite, write_alias
+from schema_gen.artifacts import generate_artifacts
+from tests.stack_definitions import load_on_stack, write_movies_definition
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T], timeout: float = 10.0, interval: float = 0.1) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with its last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = probe()
+    assert value, f"not true within {timeout}s: {value!r}"
+    return value
+
+
+def provision(definition: IndexDefinition, es: Elasticsearch) -> None:
+    """Topics, template, ``<index>-1`` behind both aliases (what ``graphdex apply`` does on first run)."""
+    config = definition.config
+    ensure_topics(build_admin(config.kafka), topic_specs(config))
+    artifacts = generate_artifacts(definition.model, config)
+    es.indices.put_index_template(name=config.index, **artifacts.template)
+    es.indices.create(index=f"{config.index}-1", aliases={config.index: {}, write_alias(config.index): {}})
+
+
+def load_all_movies(definition: IndexDefinition, es: Elasticsearch) -> int:
+    """Index every seeded movie directly (what a backfill does), so reverse lookups have documents."""
+    ids = [movie.movie_id for movie in generate(DEFAULT_SEED, DEFAULT_SIZE).movies]
+    with DocumentFetcher.for_index(definition.model, definition.config) as fetcher:
+        outcomes = fetcher.fetch(ids)
+    writes = [DocumentWrite(o.id, o.version, o.document) for o in outcomes if isinstance(o, Fetched)]
+    BulkSink(es, definition.config.index, definition.config.sink).write(writes)
+    return len(writes)
+
+
+@dataclass
+class RunningIndex:
+    """A provisioned, loaded index with its daemon running."""
+
+    definition: IndexDefinition
+    definition_path: Path
+    es: Elasticsearch
+    gateway_url: str
+    daemon: Daemon
+    metrics: PipelineMetrics
+    pipeline: IndexPipeline
+
+    @property
+    def topics(self) -> TopicLayout:
+        return self.pipeline.topics
+
+    def daemon_codec(self) -> DocumentCodec:
+        return self.pipeline.codec()
+
+    def dead_letters(self) -> list[DeadLetter]:
+        return [s.letter for s in DeadLetterTopic(self.definition.config).letters(timeout=5) if s.letter]
+
+    @property
+    def name(self) -> str:
+        return self.definition.config.index
+
+    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        reply = httpx.post(self.gateway_url, json={"query": query, "variables": variables}, timeout=30)
+        body = reply.json()
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    def document(self, movie_id: str) -> dict[str, Any] | None:
+        found = self.es.options(ignore_status=404).get(index=self.name, id=movie_id)
+        return found["_source"] if found.get("found") else None
+
+
+@pytest.fixture(scope="module")
+def running_index(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
+    name = f"t-daemon-{uuid.uuid4().hex[:8]}"
+    folder = tmp_path_factory.mktemp("daemon")
+    poison_topic = f"{name}.events"
+    path = write_movies_definition(
+        folder, name, extra_events=[{"topic": poison_topic, "type": "Movie", "format": "json"}]
+    )
+    definition = load_on_stack(path, local_stack)
+    es = IndexPipeline(definition, PipelineMetrics()).search_client()
+    provision(definition, es)
+    admin = build_admin(definition.config.kafka)
+    from confluent_kafka.admin import NewTopic
+
+    for future in admin.create_topics([NewTopic(poison_topic, 1, 1)]).values():
+        future.result()
+    load_all_movies(definition, es)
+    metrics = PipelineMetrics()
+    pipeline = IndexPipeline(definition, metrics)
+    daemon = Daemon([pipeline], runner_settings=RunnerSettings(poll_timeout=0.1))
+    daemon.start()
+    try:
+        yield RunningIndex(definition, path, es, local_stack.endpoints.gateway_url, daemon, metrics, pipeline)
+    finally:
+        daemon.stop()
+        daemon.wait(15)
+        daemon.close()
