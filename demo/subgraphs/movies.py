@@ -3,7 +3,10 @@
 change is captured on ``demo.movies.credits`` and, since it bumps the movie's ``updatedAt``, on
 ``demo.movies.movies`` too.
 
-Run: ``python -m demo.subgraphs.movies --host H --port P --db PATH --kafka BOOTSTRAP``.
+Run: ``python -m demo.subgraphs.movies --host H --port P --db PATH --kafka BOOTSTRAP``. With
+``--fault-injection``, ``POST /faults {"movieIds": [...]}`` makes those movies fail with a GraphQL error
+wherever they are resolved (``movies``, ``movie``, entity references) until ``DELETE /faults``; see
+``demo.subgraphs.faults``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.federation.schema_directives import Key
 
@@ -35,6 +39,7 @@ from demo.subgraphs.common_schema import (
     to_json,
     write,
 )
+from demo.subgraphs.faults import EntityFaults, FaultInjection
 from demo.subgraphs.service import SubgraphDefinition, command_line
 from demo.subgraphs.store import CapturedStore, Table, Transaction
 
@@ -99,17 +104,29 @@ class Credit:
 
 @dataclass
 class MoviesContext:
-    """Per-request state: the store and the loaders that batch entity and credit lookups."""
+    """Per-request state: the store, the loaders that batch entity and credit lookups, and the injected
+    faults (None unless the subgraph runs with ``--fault-injection``)."""
 
     store: CapturedStore
     movies: DataLoader[str, Movie | None]
     credits: DataLoader[str, list[Credit]]
+    faults: EntityFaults | None = None
+
+    def movies_by_id(self, ids: list[str]) -> list[Any]:
+        """One ``Movie`` (or None when unknown) per id, in request order; an injected fault's error in
+        place of a failing movie (graphql-core reports an error in a list as that item's error)."""
+        found = rows_by_key(self.store, MOVIES.name, "movieId", ids)
+        movies = [Movie.from_row(row) if row else None for row in in_request_order(found, ids)]
+        if self.faults is None:
+            return movies
+        return [self.faults.error_for(movie_id) or movie for movie_id, movie in zip(ids, movies, strict=True)]
 
 
-def movies_context(store: CapturedStore) -> MoviesContext:
-    async def load_movies(ids: list[str]) -> list[Movie | None]:
-        found = rows_by_key(store, MOVIES.name, "movieId", ids)
-        return [Movie.from_row(row) if row else None for row in in_request_order(found, ids)]
+def movies_context(store: CapturedStore, faults: EntityFaults | None = None) -> MoviesContext:
+    context: MoviesContext
+
+    async def load_movies(ids: list[str]) -> list[Any]:
+        return context.movies_by_id(ids)
 
     async def load_credits(ids: list[str]) -> list[list[Credit]]:
         grouped: dict[str, list[Credit]] = defaultdict(list)
@@ -121,7 +138,8 @@ def movies_context(store: CapturedStore) -> MoviesContext:
                 grouped[row["movieId"]].append(Credit.from_row(row))
         return [grouped.get(movie_id, []) for movie_id in ids]
 
-    return MoviesContext(store, DataLoader(load_movies), DataLoader(load_credits))
+    context = MoviesContext(store, DataLoader(load_movies), DataLoader(load_credits), faults)
+    return context
 
 
 Info = strawberry.Info[MoviesContext, None]
@@ -222,13 +240,14 @@ class Query:
     @strawberry.field(description="Movies by id, in request order; null for unknown ids.")
     def movies(self, info: Info, ids: list[strawberry.ID]) -> list[Movie | None]:
         check_ids(ids)
-        found = rows_by_key(info.context.store, MOVIES.name, "movieId", ids)
-        return [Movie.from_row(row) if row else None for row in in_request_order(found, ids)]
+        return info.context.movies_by_id(ids)
 
     @strawberry.field(description="One movie by id; null if unknown.")
     def movie(self, info: Info, id: strawberry.ID) -> Movie | None:
-        row = rows_by_key(info.context.store, MOVIES.name, "movieId", [id]).get(id)
-        return Movie.from_row(row) if row else None
+        (movie,) = info.context.movies_by_id([id])
+        if isinstance(movie, GraphQLError):
+            raise movie
+        return movie
 
     @strawberry.field(description="Every movie id, in pages (for backfills).")
     def movie_ids(self, info: Info, first: int | None = 1000, after: str | None = None) -> IdPage:
@@ -320,6 +339,7 @@ MOVIES_SUBGRAPH = SubgraphDefinition(
     seed_rows=seed_rows,
     schema=SubgraphSchema(query=Query, mutation=Mutation, types=[Movie], config=schema_config()),
     context=movies_context,
+    fault_injection=FaultInjection("movie", "movieIds", movies_context),
 )
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 open the SQLite store, check Kafka and create the service's topics, seed an empty store from
 ``demo.seed.generate(seed, size)`` (no events), emit a snapshot if asked, then listen. ``GET /health``
 answers 200 while Kafka is reachable (503 otherwise); GraphQL is served at ``/graphql`` and ``/``.
-SIGTERM and SIGINT stop the server gracefully and exit with status 0.
+With ``--fault-injection`` (off by default), a subgraph that supports it also serves ``/faults``
+(see ``demo.subgraphs.faults``). SIGTERM and SIGINT stop the server gracefully and exit with status 0.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from strawberry.federation import Schema
 from demo.cdc import KafkaChangeLog, topic_for
 from demo.seed import MIN_SIZE, DemoData, generate
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE, SUBGRAPHS
+from demo.subgraphs.faults import ENVIRONMENT_VARIABLE, EntityFaults, FaultInjection, fault_routes
 from demo.subgraphs.store import CapturedStore, Table
 from schema_gen.errors import GraphdexError
 
@@ -52,6 +54,8 @@ class SubgraphDefinition:
     schema: Schema
     context: Callable[[CapturedStore], object]
     """A fresh per-request context (store and data loaders) for the schema's resolvers."""
+    fault_injection: FaultInjection | None = None
+    """Set when the subgraph can make chosen entities fail on request (resilience tests only)."""
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -67,22 +71,33 @@ class _GraphQLApp(GraphQL):  # type: ignore[type-arg]
         return self._context()
 
 
-def build_app(definition: SubgraphDefinition, store: CapturedStore, change_log: KafkaChangeLog) -> Starlette:
-    """The ASGI application of one subgraph: GraphQL at ``/graphql`` and ``/``, health at ``/health``."""
-    graphql = _GraphQLApp(definition.schema, lambda: definition.context(store))
+def build_app(
+    definition: SubgraphDefinition,
+    store: CapturedStore,
+    change_log: KafkaChangeLog,
+    faults: EntityFaults | None = None,
+) -> Starlette:
+    """The ASGI application of one subgraph: GraphQL at ``/graphql`` and ``/``, health at ``/health``, and
+    ``/faults`` when ``faults`` is given (the subgraph must support fault injection)."""
+    injection = definition.fault_injection
+    if faults is not None and injection is None:
+        raise ValueError(f"the {definition.name} subgraph has no fault injection")
+    if faults is not None and injection is not None:
+        graphql = _GraphQLApp(definition.schema, lambda: injection.context(store, faults))
+    else:
+        graphql = _GraphQLApp(definition.schema, lambda: definition.context(store))
 
     async def health(_request: Request) -> JSONResponse:
         if await asyncio.to_thread(change_log.reachable):
             return JSONResponse({"status": "ok", "subgraph": definition.name})
         return JSONResponse({"status": "kafka unreachable", "subgraph": definition.name}, status_code=503)
 
-    return Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/", graphql, methods=["GET", "POST"]),
-        ]
-    )
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/", graphql, methods=["GET", "POST"]),
+    ]
+    return Starlette(routes=routes + (fault_routes(faults) if faults is not None else []))
 
 
 def seed_if_empty(definition: SubgraphDefinition, store: CapturedStore, *, seed: int, size: int) -> None:
@@ -105,7 +120,16 @@ def _stop(signum: int, _frame: FrameType | None) -> None:
 
 
 def serve(
-    definition: SubgraphDefinition, *, host: str, port: int, db: Path, kafka: str, seed: int, size: int, snapshot: bool
+    definition: SubgraphDefinition,
+    *,
+    host: str,
+    port: int,
+    db: Path,
+    kafka: str,
+    seed: int,
+    size: int,
+    snapshot: bool,
+    fault_injection: bool = False,
 ) -> None:
     """Start the subgraph and serve until SIGTERM or SIGINT."""
     signal.signal(signal.SIGTERM, _stop)
@@ -120,8 +144,9 @@ def serve(
         if snapshot:
             count = change_log.stream(store.snapshot())
             log.info("snapshot emitted", subgraph=definition.name, events=count)
+        faults = _faults(definition, fault_injection)
         config = uvicorn.Config(
-            build_app(definition, store, change_log),
+            build_app(definition, store, change_log, faults),
             host=host,
             port=port,
             log_level="warning",
@@ -136,6 +161,17 @@ def serve(
         change_log.close()
         if store is not None:
             store.close()
+
+
+def _faults(definition: SubgraphDefinition, wanted: bool) -> EntityFaults | None:
+    """The subgraph's fault switch when fault injection is wanted and supported (else None, said in the log)."""
+    if not wanted:
+        return None
+    if definition.fault_injection is None:
+        log.info("fault injection not supported, ignored", subgraph=definition.name)
+        return None
+    log.warning("fault injection on: POST /faults makes chosen entities fail", subgraph=definition.name)
+    return definition.fault_injection.faults()
 
 
 def command_line(definition: SubgraphDefinition) -> typer.Typer:
@@ -154,10 +190,27 @@ def command_line(definition: SubgraphDefinition) -> typer.Typer:
         snapshot: Annotated[
             bool, typer.Option(help="Emit a Debezium snapshot (op r) of every row at start-up.")
         ] = False,
+        fault_injection: Annotated[
+            bool,
+            typer.Option(
+                envvar=ENVIRONMENT_VARIABLE,
+                help="Serve /faults to make chosen entities fail (resilience tests; ignored where unsupported).",
+            ),
+        ] = False,
     ) -> None:
         structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
         try:
-            serve(definition, host=host, port=port, db=db, kafka=kafka, seed=seed, size=size, snapshot=snapshot)
+            serve(
+                definition,
+                host=host,
+                port=port,
+                db=db,
+                kafka=kafka,
+                seed=seed,
+                size=size,
+                snapshot=snapshot,
+                fault_injection=fault_injection,
+            )
         except GraphdexError as error:
             typer.echo(f"error: {definition.name} subgraph: {error}", err=True)
             sys.exit(error.exit_code)
