@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schema_gen.errors import ConfigError, Problem
 
@@ -249,6 +249,97 @@ class ReverseLookupSettings(_Section):
     _durations = field_validator("fanout_delay", "popular_delay", "settle_delay", mode="before")(parse_duration)
 
 
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|m|h))?\s*$")
+_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_rate(value: Any) -> float:
+    """``"50/s"``, ``"600/m"``, ``"3600/h"`` or a number, as requests per second (positive)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a rate such as 50/s or 600/m")
+    if isinstance(value, int | float):
+        rate = float(value)
+    else:
+        match = _RATE.match(str(value))
+        if not match:
+            raise ValueError(f"expected a rate such as 50/s or 600/m, got {value!r}")
+        rate = float(match.group(1)) / {"s": 1.0, "m": 60.0, "h": 3600.0}[match.group(2) or "s"]
+    if rate <= 0:
+        raise ValueError("a rate is a positive number of requests per second")
+    return rate
+
+
+def parse_time_window(value: Any) -> tuple[int, int]:
+    """``"22:00-06:00"`` as (start, end) minutes after midnight; the window may cross midnight."""
+    match = _WINDOW.match(str(value))
+    if not match:
+        raise ValueError(f"expected a time window such as 22:00-06:00, got {value!r}")
+    start_hour, start_minute, end_hour, end_minute = (int(part) for part in match.groups())
+    if start_hour > 23 or end_hour > 24 or start_minute > 59 or end_minute > 59 or (end_hour == 24 and end_minute):
+        raise ValueError(f"{value!r} is not a time of day (00:00 to 24:00)")
+    start, end = start_hour * 60 + start_minute, end_hour * 60 + end_minute
+    if start == end % 1440:
+        raise ValueError(f"{value!r} is empty; leave windows out to allow every hour")
+    return start, end
+
+
+def _checked_window(value: str) -> str:
+    parse_time_window(value)
+    return value
+
+
+def _optional_duration(value: Any) -> float | None:
+    return None if value is None else parse_duration(value)
+
+
+TimeWindow = Annotated[str, AfterValidator(_checked_window)]
+
+
+class EnumerationSettings(_Section):
+    """The query that lists every root id, page by page (cursor pagination), for backfills."""
+
+    query: str
+    """A GraphQL query taking the page size and the cursor as variables."""
+    ids_path: str
+    """Dotted response path of the page's ids (``movieIds.ids``)."""
+    cursor_path: str
+    """Dotted response path of the cursor of the page's end (``movieIds.endCursor``)."""
+    has_next_path: str | None = None
+    """Dotted response path of the has-next-page flag; without it, an empty page ends the enumeration."""
+    cursor_variable: str = "after"
+    page_size_variable: str = "first"
+    page_size: int = Field(default=1000, ge=1, le=100_000)
+
+
+class BackfillSettings(_Section):
+    """How backfills enumerate root ids and how hard they may load the gateway (CLI options override)."""
+
+    enumeration: EnumerationSettings | None = None
+    rate: float = 20.0
+    """Gateway requests per second (``50/s``, ``600/m``): the hard limit, or the starting rate when adaptive."""
+    concurrency: int = Field(default=2, ge=1, le=256)
+    """Gateway requests in flight at most."""
+    target_latency: Duration | None = None
+    """Adaptive mode: the gateway's p95 latency to stay under (``300ms``)."""
+    max_error_rate: float = Field(default=0.02, ge=0, le=1)
+    """Adaptive mode: the share of failed gateway requests to stay under."""
+    min_rate: float = 1.0
+    """Adaptive mode: the floor of the rate."""
+    max_rate: float = 200.0
+    """Adaptive mode: the ceiling of the rate."""
+    windows: tuple[TimeWindow, ...] = ()
+    """Times of day (local time) a backfill may run, such as ``22:00-06:00``; empty: always."""
+
+    _rates = field_validator("rate", "min_rate", "max_rate", mode="before")(parse_rate)
+    _latency = field_validator("target_latency", mode="before")(_optional_duration)
+
+    @model_validator(mode="after")
+    def _rates_ordered(self) -> BackfillSettings:
+        if self.min_rate > self.max_rate:
+            raise ValueError("min_rate must not exceed max_rate")
+        return self
+
+
 class IndexConfig(_Section):
     """One index definition: a YAML file plus the query it points at."""
 
@@ -270,6 +361,7 @@ class IndexConfig(_Section):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     sink: SinkSettings = Field(default_factory=SinkSettings)
     reverse_lookup: ReverseLookupSettings = Field(default_factory=ReverseLookupSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
 
     @field_validator("index")
     @classmethod
