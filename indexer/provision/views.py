@@ -6,7 +6,6 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from indexer.provision.diff import ChangeKind
@@ -56,10 +55,11 @@ def plan_view(plan: ProvisionPlan, journal: Journal | None = None) -> Renderable
         title.append(f"  (live: {plan.live})")
     parts.append(title)
     if plan.change.differences:
-        table = Table("path", "change", "detail", "in place", title="differences with the live version")
-        for difference in plan.change.differences:
-            table.add_row(difference.path, difference.change, difference.detail, "yes" if difference.in_place else "no")
-        parts.append(table)
+        parts.append(Text("differences with the live version:", style="bold"))
+    for difference in plan.change.differences:
+        line = Text(f"  {difference}")
+        line.append("" if difference.in_place else "  (needs a new version)", style="bold yellow")
+        parts.append(line)
     if plan.empty:
         parts.append(Text("No changes: the cluster matches the definition.", style="green"))
     if plan.steps:
@@ -99,50 +99,45 @@ def plan_json(plan: ProvisionPlan, journal: Journal | None = None) -> dict[str, 
     }
 
 
-def _version_row(table: Table, status: VersionStatus) -> None:
-    backfill = ""
+def _version_line(status: VersionStatus) -> Text:
+    line = Text(f"  {status.state:<8} ", style={"live": "green", "pending": "yellow"}.get(status.state, "dim"))
+    line.append(status.name, style="bold")
+    documents = "?" if status.documents is None else str(status.documents)
+    current = "current artifacts" if status.artifacts_current else "artifacts differ from the definition"
+    line.append(f"  {documents} documents, {current}")
+    if status.retire_after:
+        line.append(f"; deleted by an apply after {status.retire_after}")
     if status.backfill is not None:
         progress = status.backfill
-        backfill = (
-            f"{progress.ids_done} ids done, {progress.failed} failed"
-            f"{', finished' if progress.finished else ''} (at {progress.updated_at})"
+        running = "finished" if progress.finished else "not finished"
+        line.append(
+            f"; backfill {running}: {progress.ids_done} ids done, {progress.indexed} indexed, "
+            f"{progress.deleted} deleted, {progress.failed} failed (saved {progress.updated_at})"
         )
-    table.add_row(
-        status.name,
-        status.state,
-        "?" if status.documents is None else str(status.documents),
-        "yes" if status.artifacts_current else "no",
-        status.retire_after or "",
-        backfill,
-    )
+    return line
 
 
 def status_view(status: IndexStatus) -> RenderableType:
     parts: list[RenderableType] = [Text(f"index {status.index}", style="bold")]
-    versions = Table("version", "state", "documents", "current artifacts", "retire after", "backfill")
-    for version in [*([status.live] if status.live else []), *status.pending, *status.retired]:
-        _version_row(versions, version)
-    if versions.row_count:
-        parts.append(versions)
-    else:
-        parts.append(Text("no version is deployed (graphdex apply creates one)", style="yellow"))
-    parts.append(Text(f"index template current: {'yes' if status.template_current else 'no'}"))
+    versions = [*([status.live] if status.live else []), *status.pending, *status.retired]
+    parts += [_version_line(version) for version in versions]
+    if not versions:
+        parts.append(Text("  no version is deployed (graphdex apply creates one)", style="yellow"))
+    parts.append(Text(f"  index template: {'current' if status.template_current else 'differs from the definition'}"))
     kafka = status.kafka
     if kafka.error:
-        parts.append(Text(f"kafka: {kafka.error}", style="red"))
+        parts.append(Text(f"  kafka: {kafka.error}", style="red"))
     else:
-        lag = Table("stage", "consumer group", "lag", "committed", title="consumer lag")
-        for stage in kafka.lag:
-            lag.add_row(stage.stage, stage.group, str(stage.lag), "yes" if stage.committed else "never")
-        parts.append(lag)
-        parts.append(Text(f"dead letters: {kafka.dead_letters}"))
+        lags = ", ".join(f"{lag.stage} {lag.lag}{'' if lag.committed else ' (never committed)'}" for lag in kafka.lag)
+        parts.append(Text(f"  consumer lag: {lags}"))
+        parts.append(Text(f"  dead letters: {kafka.dead_letters}", style="red" if kafka.dead_letters else ""))
     schema = status.schema
     if not schema.checked:
-        parts.append(Text(f"live schema not checked: {'; '.join(schema.problems)}", style="yellow"))
+        parts.append(Text(f"  live schema not checked: {'; '.join(schema.problems)}", style="yellow"))
     elif schema.valid:
-        parts.append(Text(f"the query fits the live schema at {schema.url}", style="green"))
+        parts.append(Text(f"  the query fits the live schema at {schema.url}", style="green"))
     else:
-        parts.append(Text(f"the live schema at {schema.url} breaks the definition:", style="bold red"))
-        parts += [Text(f"  {line}", style="red") for line in (*schema.problems, *schema.changes)]
-    parts += [Text(f"problem: {problem}", style="bold red") for problem in status.problems]
+        parts.append(Text(f"  the live schema at {schema.url} breaks the definition:", style="bold red"))
+        parts += [Text(f"    {line}", style="red") for line in (*schema.problems, *schema.changes)]
+    parts += [Text(f"  problem: {problem}", style="bold red") for problem in status.problems]
     return Group(*parts)
