@@ -1,0 +1,414 @@
+"""``run_backfill``: every root id of an enumeration fetched from the gateway and written to one index.
+
+    run_backfill(definition, target_index="movies-2", enumeration=QueryEnumeration.from_definition(definition),
+                 limits=LoadLimits.from_settings(definition.config.backfill),
+                 checkpoint=CheckpointStore.for_backfill("movies", "movies-2"))
+
+The main thread enumerates pages, splits them into batches of ``fetch.batch_size`` ids (ids already
+done are skipped) and keeps batches in flight on worker threads (``BatchWorker``: fetch, then write
+through a ``GroupedWriter`` that puts the writes of several batches in one bulk request): enough to
+fill a bulk request (``sink.max_actions``) plus ``limits.concurrency`` being fetched. Each
+gateway request (pages, batches, retries) waits for the backfill's one ``AdjustableRateLimiter`` and
+for one of ``limits.concurrency`` slots of the ``MeteredTransport``.
+The next page is enumerated while the last batches of the previous one are still in flight, so the
+request rate does not sag at page boundaries. After every batch the checkpoint is saved; in adaptive
+mode the ``AimdController`` moves the rate. Outside the allowed time windows nothing new is sent.
+
+Stopping (the ``stop`` event, Ctrl-C in the CLI): no new batch starts, the batches in hand finish,
+the checkpoint is saved, and the summary says ``completed=False``. An unexpected error does the
+same and is then raised. A checkpoint left unfinished is resumed by the next call with the same
+store (``summary.resumed_from``); clear the store to start over.
+
+Live traffic keeps priority: the daemon's fetch stage has its own rate limiter and the backfill's
+defaults are low. The adaptive controller backs off on latency whatever causes it, live traffic
+included, but it cannot tell the gateway to serve live requests first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+from elastic_transport import TransportError
+from elasticsearch import Elasticsearch, NotFoundError
+from prometheus_client import CollectorRegistry
+
+from indexer.backfill.batch_worker import BatchResult, BatchWorker
+from indexer.backfill.checkpoint import Checkpoint, CheckpointStore, FailureLog
+from indexer.backfill.enumeration import Enumeration, GatewayAccess, IdPage
+from indexer.backfill.gateway_meter import MeteredTransport, gateway_transport
+from indexer.backfill.grouped_writer import GroupedWriter
+from indexer.backfill.load_control import (
+    AdjustableRateLimiter,
+    AimdController,
+    LatencyWindow,
+    LoadLimits,
+    local_now,
+    timedelta_text,
+)
+from indexer.backfill.progress import BackfillProgress, BackfillSummary
+from indexer.definition import IndexDefinition
+from indexer.es_client import build_client
+from indexer.fetch.fetcher import DocumentFetcher
+from indexer.fetch.gateway import GatewayClient
+from indexer.fetch.metrics import FetchMetrics
+from indexer.fetch.versions import VersionClock
+from indexer.sink.bulk_sink import BulkSink
+from schema_gen.config import IndexConfig
+from schema_gen.errors import GatewayUnavailable, GraphdexError
+
+log = structlog.get_logger("graphdex.backfill")
+
+LATENCY_WINDOW_SECONDS = 10.0
+MAX_BATCHES_WAITING = 32
+TICK_SECONDS = 0.25
+
+
+def run_backfill(
+    definition: IndexDefinition,
+    *,
+    target_index: str,
+    enumeration: Enumeration,
+    limits: LoadLimits,
+    checkpoint: CheckpointStore,
+    progress: bool = True,
+    stop: threading.Event | None = None,
+    es: Elasticsearch | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> BackfillSummary:
+    """Backfill ``target_index`` (a concrete index or an alias) with the documents of every id of
+    ``enumeration``, within ``limits``, resuming ``checkpoint`` if it holds an unfinished backfill.
+
+    ``es`` is the search client (default: built from the definition); ``transport`` replaces the HTTP
+    transport to the gateway (tests count or break requests with it).
+    """
+    run = _BackfillRun(definition, target_index, enumeration, limits, checkpoint, stop or threading.Event(), es)
+    try:
+        return run.execute(progress=progress, transport=transport)
+    finally:
+        run.close()
+
+
+def resumable_checkpoint(store: CheckpointStore, index: str, target: str, source: str) -> Checkpoint | None:
+    """The unfinished checkpoint of this backfill in ``store`` (None when absent or finished);
+    ``GraphdexError`` when it belongs to another backfill (a different index, target or enumeration)."""
+    saved = store.load()
+    if saved is None or saved.finished:
+        return None
+    if (saved.index, saved.target, saved.source) != (index, target, source):
+        raise GraphdexError(
+            f"the checkpoint {store.path} belongs to another backfill ({saved.index} into {saved.target} from "
+            f"{saved.source}), not {index} into {target} from {source}: start over (--restart) or resume that one"
+        )
+    return saved
+
+
+@dataclass
+class _OpenPage:
+    """A page some of whose ids are not done yet."""
+
+    cursor: str | None
+    next_cursor: str | None
+    ids: tuple[str, ...]
+    done: set[str]
+
+
+@dataclass
+class _Tally:
+    """This run's counts."""
+
+    handled: int = 0
+    """Ids done in this run."""
+    closed: int = 0
+    """Ids of the pages finished in this run."""
+    statuses: Counter[str] = field(default_factory=Counter)
+
+
+class _BackfillRun:
+    def __init__(
+        self,
+        definition: IndexDefinition,
+        target: str,
+        enumeration: Enumeration,
+        limits: LoadLimits,
+        store: CheckpointStore,
+        stop: threading.Event,
+        es: Elasticsearch | None,
+    ) -> None:
+        self.definition, self.config = definition, definition.config
+        self.target, self.enumeration, self.limits, self.store = target, enumeration, limits, store
+        self.stop = stop
+        self._halt = threading.Event()
+        self._own_es = es is None
+        self.es = es if es is not None else build_client(self.config.elasticsearch)
+        self.window = LatencyWindow(LATENCY_WINDOW_SECONDS)
+        self.limiter = AdjustableRateLimiter(limits.rate)
+        self._closers: list[Callable[[], None]] = []
+        self._failures = FailureLog(store.failures_path)
+        self._open: deque[_OpenPage] = deque()
+        self._queue: deque[tuple[_OpenPage, list[str]]] = deque()
+        self._tally = _Tally()
+        self._exhausted = False
+        self._outage = ""
+        self._cursor: str | None = None
+        self._base: dict[str, int] = {}
+        self._resume_done: set[str] = set()
+
+    @property
+    def _batch_size(self) -> int:
+        return self.limits.batch_size or self.config.fetch.batch_size
+
+    @property
+    def _batches_in_flight(self) -> int:
+        """Enough batches to fill one bulk request (``sink.max_actions``) while ``concurrency`` more are
+        fetched; the transport still lets only ``concurrency`` requests reach the gateway at a time."""
+        waiting = -(-self.config.sink.max_actions // self._batch_size)
+        return self.limits.concurrency + min(waiting, MAX_BATCHES_WAITING)
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _fetch_config(self) -> IndexConfig:
+        fetch = self.config.fetch.model_copy(
+            update={
+                "max_in_flight": self.limits.concurrency,
+                "batch_size": self._batch_size,
+                "rate_limit": None,
+            }
+        )
+        return self.config.model_copy(update={"fetch": fetch})
+
+    def _clients(self, transport: httpx.BaseTransport | None) -> tuple[DocumentFetcher, GatewayClient]:
+        config = self._fetch_config()
+        inner = transport or gateway_transport(config.graph.verify_tls, self.limits.concurrency + 1)
+        metered = MeteredTransport(inner, self.window, max_in_flight=self.limits.concurrency)
+        metrics = FetchMetrics(CollectorRegistry())
+        fetcher = DocumentFetcher.for_index(
+            self.definition.model, config, rate_limiter=self.limiter, metrics=metrics, transport=metered
+        )
+        self._closers.append(fetcher.close)
+        pages = GatewayClient.from_config(
+            config, metrics=metrics, versions=VersionClock(), rate_limiter=self.limiter, transport=metered
+        )
+        self._closers.append(pages.close)
+        return fetcher, pages
+
+    def _start(self) -> tuple[Checkpoint, int | None]:
+        resumed = resumable_checkpoint(self.store, self.config.index, self.target, self.enumeration.source)
+        if resumed is not None:
+            log.info("backfill resumes", target=self.target, ids_done=resumed.ids_done, checkpoint=str(self.store.path))
+            return resumed, resumed.ids_done
+        self.store.clear()
+        fresh = Checkpoint(self.config.index, self.target, self.enumeration.source)
+        self.store.save(fresh)
+        return fresh, None
+
+    def _estimated_total(self) -> tuple[int | None, bool]:
+        total = self.enumeration.total()
+        if total is not None:
+            return total, False
+        try:
+            return int(self.es.count(index=self.config.index)["count"]) or None, True
+        except (NotFoundError, TransportError):
+            return None, False
+
+    # -- the run --------------------------------------------------------------------------------
+
+    def execute(self, *, progress: bool, transport: httpx.BaseTransport | None) -> BackfillSummary:
+        began = time.monotonic()
+        self.saved, resumed_from = self._start()
+        self._resume_done = set(self.saved.done)
+        self._cursor = self.saved.cursor
+        self._base = dict(self.saved.counts)
+        total, estimated = self._estimated_total()
+        fetcher, pages_client = self._clients(transport)
+        aimd = self.limits.aimd()
+        controller = AimdController(aimd, self.limiter, self.window) if aimd else None
+        sink = self.config.sink
+        writer = GroupedWriter(
+            BulkSink(self.es, self.target, sink),
+            max_actions=sink.max_actions,
+            max_wait=sink.max_wait,
+            max_waiting=self._batches_in_flight,
+        )
+        self._closers.append(writer.close)
+        worker = BatchWorker(
+            fetcher=fetcher,
+            write=writer.write,
+            failures=self._failures,
+            document_attempts=self.limits.document_attempts,
+            stopping=self._stopping,
+            pause=self._pause,
+            on_outage=self._note_outage,
+        )
+        access = GatewayAccess(pages_client, self._pause)
+        pages = self.enumeration.pages(self.saved.cursor, access)
+        bar = BackfillProgress(
+            total=total, initial=resumed_from or 0, estimated=estimated, enabled=progress, target=self.target
+        )
+        log.info("backfill starts", target=self.target, source=self.enumeration.source, limits=self.limits.describe())
+        pool = ThreadPoolExecutor(max_workers=self._batches_in_flight, thread_name_prefix="backfill")
+        in_flight: dict[Future[BatchResult], _OpenPage] = {}
+        error: BaseException | None = None
+        try:
+            while True:
+                self._tick(controller, bar)
+                closed_for = self.limits.windows.seconds_until_open(local_now())
+                if closed_for > 0:
+                    bar.state(f"outside {self.limits.windows.describe()}, opens in {timedelta_text(closed_for)}")
+                elif not self._stopping():
+                    self._fill(in_flight, pool, worker, pages)
+                if not in_flight:
+                    if self._exhausted or self._stopping():
+                        break
+                    self.stop.wait(min(max(closed_for, TICK_SECONDS), 1.0))
+                    continue
+                finished, _ = wait(in_flight, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._handle(future.result(), in_flight.pop(future), bar)
+        except BaseException as raised:
+            error = raised
+            self._halt.set()
+        finally:
+            for future, page in list(in_flight.items()):
+                try:
+                    self._handle(future.result(), page, bar)
+                except BaseException as raised:
+                    error = error or raised
+            pool.shutdown(wait=True)
+            bar.close()
+        completed = error is None and self.saved.finished
+        if completed:
+            self._refresh()
+        if error is not None:
+            raise error
+        return self._summary(began, resumed_from, completed)
+
+    def _fill(
+        self,
+        in_flight: dict[Future[BatchResult], _OpenPage],
+        pool: ThreadPoolExecutor,
+        worker: BatchWorker,
+        pages: Iterator[IdPage],
+    ) -> None:
+        while len(in_flight) < self._batches_in_flight and not self._stopping():
+            if not self._queue and not self._enumerate(pages):
+                return
+            page, ids = self._queue.popleft()
+            in_flight[pool.submit(worker.process, ids)] = page
+
+    def _enumerate(self, pages: Iterator[IdPage]) -> bool:
+        """Queue the batches of the next page with work left; False when there are no more pages."""
+        batch_size = self._batch_size
+        while not self._queue:
+            if self._exhausted:
+                return False
+            cursor = self._open[-1].next_cursor if self._open else self._cursor
+            try:
+                page = next(pages, None)
+            except GatewayUnavailable:
+                if self._stopping():
+                    return False
+                raise
+            if page is None or page.next_cursor is None:
+                self._exhausted = True
+            if page is None:
+                self._close_finished_pages()
+                return False
+            ids = tuple(dict.fromkeys(page.ids))
+            done = {item for item in ids if item in self._resume_done}
+            todo = [item for item in ids if item not in done]
+            open_page = _OpenPage(cursor, page.next_cursor, ids, done)
+            self._open.append(open_page)
+            self._queue.extend((open_page, todo[n : n + batch_size]) for n in range(0, len(todo), batch_size))
+            self._close_finished_pages()
+        return True
+
+    def _handle(self, result: BatchResult, page: _OpenPage, bar: BackfillProgress) -> None:
+        page.done.update(result.done)
+        self._tally.handled += len(result.done)
+        self._tally.statuses.update(result.counts)
+        bar.advance(len(result.done), result.counts.get("failed", 0))
+        self._close_finished_pages()
+
+    def _close_finished_pages(self) -> None:
+        """Forget the finished pages at the front (the cursor moves past them) and save the checkpoint."""
+        while self._open and len(self._open[0].done) >= len(self._open[0].ids):
+            page = self._open.popleft()
+            self._tally.closed += len(page.ids)
+            self._cursor = page.next_cursor
+        finished = self._exhausted and not self._open and not self._queue
+        counts = {key: self._base[key] + self._tally.statuses[key] for key in ("indexed", "deleted", "noop", "failed")}
+        counts["enumerated"] = self._base["enumerated"] + self._tally.closed
+        counts["gateway_requests"] = self._base["gateway_requests"] + self.window.requests
+        done = tuple(item for page in self._open for item in page.done)
+        self.saved = self.saved.advanced(cursor=self._cursor, done=done, counts=counts, finished=finished)
+        self.store.save(self.saved)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or self._halt.is_set()
+
+    def _pause(self, seconds: float) -> bool:
+        """Wait up to ``seconds``; False (at once) when the backfill is stopping."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            self.stop.wait(min(remaining, TICK_SECONDS))
+        return False
+
+    def _note_outage(self, detail: str) -> None:
+        self._outage = detail
+
+    def _tick(self, controller: AimdController | None, bar: BackfillProgress) -> None:
+        if controller is not None:
+            change = controller.tick()
+            if change is not None:
+                log.info("backfill rate changed", old=round(change.old, 2), new=round(change.new, 2), why=change.reason)
+        bar.gauges(limit=self.limiter.rate, p95=self.window.stats().p95)
+        if self._outage:
+            bar.state("gateway unavailable, waiting")
+            self._outage = ""
+        elif self._stopping():
+            bar.state("stopping after the batches in hand")
+        else:
+            bar.state("")
+
+    def _refresh(self) -> None:
+        try:
+            self.es.indices.refresh(index=self.target)
+        except (NotFoundError, TransportError) as error:
+            log.warning("cannot refresh the backfilled index", target=self.target, error=str(error))
+
+    def _summary(self, began: float, resumed_from: int | None, completed: bool) -> BackfillSummary:
+        statuses = self._tally.statuses
+        return BackfillSummary(
+            target=self.target,
+            source=self.enumeration.source,
+            enumerated=self._tally.handled,
+            indexed=statuses["indexed"],
+            deleted=statuses["deleted"],
+            noop=statuses["noop"],
+            failed=statuses["failed"],
+            gateway_requests=self.window.requests,
+            seconds=time.monotonic() - began,
+            resumed_from=resumed_from,
+            completed=completed,
+            failures_file=str(self.store.failures_path) if statuses["failed"] else None,
+            final_rate=self.limiter.rate,
+        )
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+        self._failures.close()
+        if self._own_es:
+            self.es.close()
