@@ -23,7 +23,7 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that each module can import ``app`` from this one.
-    from cli import dev, generate, provision, run, search  # noqa: F401
+    from cli import backfill, dev, generate, provision, run, search  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
