@@ -117,6 +117,7 @@ class IndexPipeline:
         config = self.definition.config
         return SinkStage(
             index=config.index,
+            root_type=self.catalogue.root_type,
             sink=BulkSink(self.search_client(), config.index, config.sink),
             codec=self.codec(),
             topics=self.topics,

@@ -62,6 +62,10 @@ class FetchStage:
         self._metrics = metrics
         self._clock_ms = clock_ms
 
+    def close(self) -> None:
+        """Release the fetcher's threads and gateway connections (after the stage's runner has stopped)."""
+        self._fetcher.close()
+
     def process(self, records: Sequence[Record]) -> ProcessResult:
         now = self._clock_ms()
         parsed = [(record, _parse(record)) for record in records]
@@ -96,6 +100,7 @@ class FetchStage:
         pending: dict[str, _Pending] = {}
         for record, request in parsed:
             if isinstance(request, DocumentError):
+                log.warning("unreadable reindex request, dead-lettered", position=record.position, error=str(request))
                 outgoing.append(self._dead_letter(record, None, "bad_request", str(request), now))
                 continue
             merged = pending.get(request.id)
@@ -114,6 +119,11 @@ class FetchStage:
             try:
                 value = self._codec.encode(outcome.document)
             except DocumentError as exc:
+                log.warning(
+                    "document does not fit the Avro schema, dead-lettered",
+                    entity=pending.request.identity,
+                    error=str(exc),
+                )
                 return [self._dead_letter(pending.record, pending.request, "bad_document", str(exc), now)]
             return [
                 OutgoingRecord(
@@ -135,7 +145,13 @@ class FetchStage:
                 "fetch failed, retrying later", entity=request.identity, attempt=retry.attempt, detail=outcome.detail
             )
             return [OutgoingRecord(self._topics.retry, key, retry.to_bytes())]
-        log.warning("fetch failed, dead-lettered", entity=request.identity, reason=str(outcome.reason))
+        log.warning(
+            "fetch failed, dead-lettered",
+            entity=request.identity,
+            reason=str(outcome.reason),
+            attempt=request.attempt,
+            detail=outcome.detail,
+        )
         return [self._dead_letter(pending.record, request, str(outcome.reason), outcome.detail, now)]
 
     def _dead_letter(

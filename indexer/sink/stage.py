@@ -33,6 +33,7 @@ class SinkStage:
         self,
         *,
         index: str,
+        root_type: str,
         sink: BulkSink,
         codec: DocumentCodec,
         topics: TopicLayout,
@@ -40,6 +41,7 @@ class SinkStage:
         clock_ms: Callable[[], int],
     ) -> None:
         self._index = index
+        self._root_type = root_type
         self._sink = sink
         self._codec = codec
         self._topics = topics
@@ -54,6 +56,7 @@ class SinkStage:
             try:
                 writes.append((position, self._write_for(record)))
             except DocumentError as exc:
+                log.warning("unreadable document message, dead-lettered", **self._about(record), error=str(exc))
                 letters.append((position, self._dead_letter(record, "bad_document", str(exc), now)))
         outcomes = self._sink.write([write for _, write in writes])
         acknowledged = self._clock_ms()
@@ -63,7 +66,12 @@ class SinkStage:
             if outcome.status == "retry":
                 first_retry = position if first_retry is None else min(first_retry, position)
             elif outcome.status == "failed":
-                log.warning("document refused by the index", entity=outcome.write.id, reason=outcome.reason)
+                log.warning(
+                    "document refused by the index, dead-lettered",
+                    entity=self._identity(outcome.write.id),
+                    reason=outcome.reason,
+                    detail=outcome.detail,
+                )
                 reason = outcome.reason or "rejected_by_index"
                 letters.append((position, self._dead_letter(records[position], reason, outcome.detail or "", now)))
             elif outcome.write.event_ts_ms is not None and outcome.status in ("indexed", "deleted"):
@@ -82,6 +90,17 @@ class SinkStage:
         headers = read_document_headers(record)
         source = None if record.value is None else self._codec.decode(record.value, record.position)
         return DocumentWrite(record.key.decode(), headers.version, source, headers.event_ts_ms)
+
+    def _identity(self, document_id: str) -> str:
+        """``Movie:m1``, as in every other log line about an entity."""
+        return f"{self._root_type}:{document_id}"
+
+    def _about(self, record: Record) -> dict[str, str]:
+        """What a log line says about a record: its entity when the key names one, always its position."""
+        about = {"position": record.position}
+        if record.key is not None:
+            about["entity"] = self._identity(record.key.decode("utf-8", "replace"))
+        return about
 
     def _dead_letter(self, record: Record, reason: str, detail: str, now: int) -> OutgoingRecord:
         self._metrics.dead_letters.labels(self._index, "sink", reason).inc()

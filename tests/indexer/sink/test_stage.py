@@ -37,6 +37,7 @@ class ScriptedSink:
 def stage(sink: Any, metrics: PipelineMetrics | None = None) -> SinkStage:
     return SinkStage(
         index="movies",
+        root_type="Movie",
         sink=sink,
         codec=CODEC,
         topics=LAYOUT,
