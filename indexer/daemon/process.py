@@ -6,7 +6,11 @@ processes mean more members sharing its partitions. The fetch stage has two runn
 requests and one for the retry topic, so retries waiting for their time never hold up live traffic.
 
 Stopping: SIGTERM or SIGINT only sets each runner's stop flag; runners finish the batch in hand, wait
-for acknowledgements, commit and return, well within ``RunnerSettings.shutdown_timeout``.
+for acknowledgements, commit and return, well within ``RunnerSettings.shutdown_timeout``; each logs
+``stage stopped`` with what it processed and committed.
+
+While running, ``ConsumerLag`` sets ``graphdex_consumer_lag`` for every stage's group and topic every
+``lag_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from enum import StrEnum
 
 import structlog
 
+from indexer.daemon.lag import ConsumedTopics, ConsumerLag
 from indexer.daemon.pipeline import IndexPipeline
+from indexer.fetch.stage import FetchStage
 from indexer.kafka.clients import GroupTimings, build_consumer, producer_config
 from indexer.kafka.consumer_loop import RunnerSettings, StageRunner
 from indexer.kafka.producer import TrackedProducer
@@ -37,6 +43,7 @@ class Stage(StrEnum):
 class _Worker:
     name: str
     runner: StageRunner
+    consumes: ConsumedTopics
     thread: threading.Thread | None = None
     error: BaseException | None = None
 
@@ -49,6 +56,7 @@ class Daemon:
         pipelines: Sequence[IndexPipeline],
         stages: Iterable[Stage] = tuple(Stage),
         runner_settings: RunnerSettings | None = None,
+        lag_interval: float = 5.0,
     ) -> None:
         if not pipelines:
             raise ServiceError("no index definitions to run")
@@ -58,8 +66,12 @@ class Daemon:
         kafka = self._pipelines[0].definition.config.kafka
         self._producer = TrackedProducer(producer_config(kafka))
         self._workers: list[_Worker] = []
+        self._fetch_stages: list[FetchStage] = []
+        self._lag: list[ConsumerLag] = []
         for pipeline in self._pipelines:
-            self._workers += self._build(pipeline)
+            built = self._build(pipeline)
+            self._workers += built
+            self._lag.append(ConsumerLag([worker.consumes for worker in built], pipeline.metrics.lag, lag_interval))
         self._stopped = threading.Event()
 
     @property
@@ -70,6 +82,8 @@ class Daemon:
         for worker in self._workers:
             worker.thread = threading.Thread(target=self._run, args=(worker,), name=worker.name, daemon=True)
             worker.thread.start()
+        for lag in self._lag:
+            lag.start()
         log.info("daemon started", workers=self.workers)
 
     def stop(self) -> None:
@@ -86,8 +100,12 @@ class Daemon:
         return all(worker.thread is None or not worker.thread.is_alive() for worker in self._workers)
 
     def close(self) -> None:
+        for lag in self._lag:
+            lag.close()
         for worker in self._workers:
             worker.runner.close()
+        for stage in self._fetch_stages:
+            stage.close()
         self._producer.close(timeout=self._settings.shutdown_timeout)
 
     @property
@@ -103,11 +121,21 @@ class Daemon:
 
     def _run(self, worker: _Worker) -> None:
         try:
-            worker.runner.run()
+            summary = worker.runner.run()
         except BaseException as exc:  # a crashed stage stops the process: better restarted than half-running
             worker.error = exc
             log.error("stage crashed, stopping the daemon", worker=worker.name, error=str(exc))
             self.stop()
+            return
+        log.info(
+            "stage stopped",
+            worker=worker.name,
+            processed=summary.processed,
+            batches=summary.batches,
+            commits=summary.commits,
+            pauses=summary.backpressure_pauses,
+            ended_by=summary.ended_by,
+        )
 
     def _build(self, pipeline: IndexPipeline) -> list[_Worker]:
         config = pipeline.definition.config
@@ -121,10 +149,10 @@ class Daemon:
         )
         sink_settings = replace(self._settings, batch_size=config.sink.max_actions, poll_timeout=config.sink.max_wait)
 
-        def runner(
-            process: object, group: str, subscribed: list[str], settings: RunnerSettings, **hooks: object
-        ) -> StageRunner:
-            return StageRunner(
+        def worker(
+            name: str, process: object, group: str, subscribed: list[str], settings: RunnerSettings, **hooks: object
+        ) -> _Worker:
+            runner = StageRunner(
                 process,  # type: ignore[arg-type]
                 consumer=build_consumer(config.kafka, topics.group_id(group), timings),
                 topics=subscribed,
@@ -133,34 +161,28 @@ class Daemon:
                 name=f"{pipeline.index}.{group}",
                 **hooks,  # type: ignore[arg-type]
             )
+            return _Worker(name, runner, ConsumedTopics(config.kafka, topics.group_id(group), tuple(subscribed)))
 
         workers: list[_Worker] = []
         if Stage.ROUTER in self._stages and config.events:
             route = pipeline.route_stage()
             workers.append(
-                _Worker(
+                worker(
                     f"{pipeline.index}.route",
-                    runner(
-                        route.process,
-                        "route",
-                        route.topics,
-                        self._settings,
-                        idle=route.run_due_lookups,
-                        held_offsets=route.held_offsets,
-                    ),
+                    route.process,
+                    "route",
+                    route.topics,
+                    self._settings,
+                    idle=route.run_due_lookups,
+                    held_offsets=route.held_offsets,
                 )
             )
         if Stage.FETCH in self._stages:
             live, retry = pipeline.fetch_stage(), pipeline.fetch_stage()
-            workers.append(
-                _Worker(f"{pipeline.index}.fetch", runner(live.process, "fetch", [topics.requests], fetch_settings))
-            )
-            workers.append(
-                _Worker(f"{pipeline.index}.retry", runner(retry.process, "retry", [topics.retry], fetch_settings))
-            )
+            self._fetch_stages += [live, retry]
+            workers.append(worker(f"{pipeline.index}.fetch", live.process, "fetch", [topics.requests], fetch_settings))
+            workers.append(worker(f"{pipeline.index}.retry", retry.process, "retry", [topics.retry], fetch_settings))
         if Stage.SINK in self._stages:
             sink = pipeline.sink_stage()
-            workers.append(
-                _Worker(f"{pipeline.index}.sink", runner(sink.process, "sink", [topics.documents], sink_settings))
-            )
+            workers.append(worker(f"{pipeline.index}.sink", sink.process, "sink", [topics.documents], sink_settings))
         return workers
