@@ -79,13 +79,19 @@ class DeadLetterTopic:
                 if high <= low:
                     continue
                 consumer.assign([TopicPartition(self._topics.dlq, partition, OFFSET_BEGINNING)])
-                offset = low
+                offset, end = low, high
                 deadline = time.monotonic() + timeout
-                while offset < high and time.monotonic() < deadline:
+                while offset < end:
+                    if time.monotonic() >= deadline:
+                        raise ServiceError(
+                            f"Kafka: read {self._topics.dlq}[{partition}] up to offset {offset} of {end} "
+                            f"within {timeout:g}s; the rest of its dead letters were not read"
+                        )
                     message = consumer.poll(0.5)
                     if message is None or message.error():
                         continue
                     offset = message.offset() + 1
+                    end = max(end, self._fetched_high(consumer, partition))
                     try:
                         letter, error = DeadLetter.from_bytes(message.value(), f"dlq offset {message.offset()}"), None
                     except DocumentError as exc:
@@ -124,6 +130,13 @@ class DeadLetterTopic:
         for partition in sorted(topic.partitions):
             low, high = consumer.get_watermark_offsets(TopicPartition(self._topics.dlq, partition), timeout=timeout)
             yield partition, low, high
+
+    def _fetched_high(self, consumer: Consumer, partition: int) -> int:
+        """The high watermark of the last fetch response (-1 when unknown). Some brokers (Tansu 0.6) answer
+        ListOffsets with the last batch's base offset + 1, which would hide every letter after the first of
+        a batch; the fetch response's watermark is right."""
+        _, high = consumer.get_watermark_offsets(TopicPartition(self._topics.dlq, partition), cached=True)
+        return int(high) if high is not None else -1
 
     def _replayed_up_to(self) -> dict[int, int]:
         consumer = build_consumer(self._config.kafka, self._topics.group_id(REPLAY_GROUP))
