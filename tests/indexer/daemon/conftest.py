@@ -1,10 +1,17 @@
-"""A daemon running on the local stack for one test module, over a freshly provisioned demo index."""
+"""Daemons over freshly provisioned demo indexes: in-process (``running_index`` on the shared local
+stack, ``start_index`` anywhere) or as ``graphdex run`` subprocesses (``daemon_process``).
+
+``resilience_stack`` is a whole stack of its own, with fault injection on in the movies subgraph, for
+the tests that freeze its processes, make movies fail or rewrite many titles: the shared
+``local_stack`` stays as the other tests expect it.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,9 +20,11 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
+from demo.ports import free_ports
 from demo.seed import generate
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE
-from demo.stack import LocalStack
+from demo.stack import LocalStack, StackOptions
+from demo.subgraphs.faults import ENVIRONMENT_VARIABLE
 from indexer.daemon.dead_letters import DeadLetterTopic
 from indexer.daemon.pipeline import IndexPipeline
 from indexer.daemon.process import Daemon
@@ -102,15 +111,23 @@ class RunningIndex:
         return found["_source"] if found.get("found") else None
 
 
-@pytest.fixture(scope="module")
-def running_index(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
+@contextmanager
+def start_index(
+    stack: LocalStack,
+    folder: Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    run_daemon: bool = True,
+    lag_interval: float = 0.5,
+) -> Iterator[RunningIndex]:
+    """A unique demo index on ``stack``: provisioned, loaded with every seeded movie, and (unless
+    ``run_daemon`` is False) kept fresh by a daemon running in this process until the block ends."""
     name = f"t-daemon-{uuid.uuid4().hex[:8]}"
-    folder = tmp_path_factory.mktemp("daemon")
     poison_topic = f"{name}.events"
     path = write_movies_definition(
-        folder, name, extra_events=[{"topic": poison_topic, "type": "Movie", "format": "json"}]
+        folder, name, overrides, extra_events=[{"topic": poison_topic, "type": "Movie", "format": "json"}]
     )
-    definition = load_on_stack(path, local_stack)
+    definition = load_on_stack(path, stack)
     es = IndexPipeline(definition, PipelineMetrics()).search_client()
     provision(definition, es)
     admin = build_admin(definition.config.kafka)
@@ -121,11 +138,41 @@ def running_index(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFact
     load_all_movies(definition, es)
     metrics = PipelineMetrics()
     pipeline = IndexPipeline(definition, metrics)
-    daemon = Daemon([pipeline], runner_settings=RunnerSettings(poll_timeout=0.1))
-    daemon.start()
+    daemon = Daemon([pipeline], runner_settings=RunnerSettings(poll_timeout=0.1), lag_interval=lag_interval)
+    if run_daemon:
+        daemon.start()
     try:
-        yield RunningIndex(definition, path, es, local_stack.endpoints.gateway_url, daemon, metrics, pipeline)
+        yield RunningIndex(definition, path, es, stack.endpoints.gateway_url, daemon, metrics, pipeline)
     finally:
-        daemon.stop()
-        daemon.wait(15)
+        if run_daemon:
+            daemon.stop()
+            daemon.wait(15)
         daemon.close()
+
+
+@pytest.fixture(scope="module")
+def running_index(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
+    """A demo index on the shared local stack with its daemon running, for one test module."""
+    with start_index(local_stack, tmp_path_factory.mktemp("daemon")) as index:
+        yield index
+
+
+@pytest.fixture(scope="session")
+def resilience_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """Kafka, the search server, the three subgraphs (movies with fault injection on) and the gateway,
+    for the resilience tests alone: they freeze processes, fail movies and rewrite titles."""
+    options = StackOptions(
+        state_dir=tmp_path_factory.mktemp("resilience-stack"),
+        ports=free_ports(),
+        size=DEFAULT_SIZE,
+        seed=DEFAULT_SEED,
+        startup_timeout=90.0,
+    )
+    stack = LocalStack(options)
+    try:
+        with pytest.MonkeyPatch.context() as patch:  # the subgraphs inherit the environment at launch
+            patch.setenv(ENVIRONMENT_VARIABLE, "1")
+            stack.start()
+        yield stack
+    finally:
+        stack.stop()
