@@ -80,7 +80,7 @@ def run(
     health = None
     if metrics_port is not None:
         health = HealthServer(
-            metrics.registry, daemon.healthy, lambda: _ready(pipelines), metrics_port, metrics_host
+            metrics.registry, daemon.healthy, lambda: daemon.joined() and _ready(pipelines), metrics_port, metrics_host
         ).start()
     signal.signal(signal.SIGTERM, lambda *_: daemon.stop())
     signal.signal(signal.SIGINT, lambda *_: daemon.stop())

@@ -119,6 +119,10 @@ class Daemon:
             for worker in self._workers
         )
 
+    def joined(self) -> bool:
+        """Every stage's consumer has joined its group (readiness)."""
+        return all(worker.runner.joined for worker in self._workers)
+
     def _run(self, worker: _Worker) -> None:
         try:
             summary = worker.runner.run()

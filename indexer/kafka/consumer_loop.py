@@ -142,6 +142,7 @@ class StageRunner:
         self._closed = False
         self._stop_requested_at: float | None = None  # a plain attribute: safe to set from a signal handler
         self._assigned: set[Partition] = set()
+        self._joined = False
         self._ledger = OffsetLedger()
         self._last_commit = time.monotonic()
         self._paused: dict[Partition, float] = {}  # partition -> when to resume it
@@ -350,7 +351,13 @@ class StageRunner:
                 self._ledger.committed(partition, result.offset)
         self.summary.commits += 1
 
+    @property
+    def joined(self) -> bool:
+        """The consumer has joined its group and received an assignment (possibly empty)."""
+        return self._joined
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._joined = True
         self._assigned |= {(tp.topic, tp.partition) for tp in partitions}
         self._log.info("kafka.assigned", partitions=sorted(self._assigned))
 

@@ -1,0 +1,5 @@
+"""``python -m cli``: the same as the ``graphdex`` command."""
+
+from cli.app import main
+
+main()
