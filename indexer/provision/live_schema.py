@@ -14,7 +14,7 @@ from indexer.definition import IndexDefinition, introspect
 from indexer.provision.diff import mapping_differences
 from indexer.provision.versions import sha256_of
 from schema_gen.artifacts import generate_artifacts
-from schema_gen.errors import DefinitionError
+from schema_gen.errors import DefinitionError, Problem
 from schema_gen.walker import build_model, parse_template
 
 
@@ -61,3 +61,16 @@ def check_live_schema(definition: IndexDefinition) -> LiveSchemaCheck:
     if sha256_of(current.avro) != sha256_of(live.avro):
         changes.append("avro: the document schema would change")
     return LiveSchemaCheck(url, checked=True, valid=not changes, changes=tuple(changes))
+
+
+def backfill_blockers(check: LiveSchemaCheck, source: str) -> list[Problem]:
+    """Why a backfill cannot work against the gateway: it cannot be introspected, or the query no longer
+    validates there. (Artifact changes alone do not block it; ``status`` reports them.)"""
+    if check.url is None or (check.checked and not check.problems):
+        return []
+    where = f"{source}: graph.url"
+    if not check.checked:
+        return [
+            Problem(where, f"the gateway cannot be checked before the backfill: {reason}") for reason in check.problems
+        ]
+    return [Problem(where, f"the query does not fit the gateway's live schema: {reason}") for reason in check.problems]

@@ -28,11 +28,13 @@ from indexer.provision.desired import DesiredIndex
 from indexer.provision.document_backfill import DefinitionBackfill
 from indexer.provision.dry_run import Journal
 from indexer.provision.gates import BackfillCounts, CutoverGates, GateResult
+from indexer.provision.live_schema import LiveSchemaCheck, backfill_blockers, check_live_schema
 from indexer.provision.planner import ProvisionPlan
 from indexer.provision.registry import SubjectRegistry
 from indexer.provision.search_cluster import SearchCluster
 from indexer.provision.steps import Backfill, Step
 from indexer.provision.targets import ProvisionTargets, plan_index
+from schema_gen.errors import Problem
 
 DEFAULT_GRACE = timedelta(hours=1)
 
@@ -58,6 +60,7 @@ class Provisioner:
         gateway_transport: httpx.BaseTransport | None = None,
         backfill: Backfiller | None = None,
         gates: Gatekeeper | None = None,
+        schema_check: Callable[[IndexDefinition], LiveSchemaCheck] = check_live_schema,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         config = definition.config
@@ -74,6 +77,7 @@ class Provisioner:
             definition, es=es, checkpoints=checkpoints, progress=progress, transport=gateway_transport
         )
         self.gates = gates or _GatesWithFreshFetches(self)
+        self._schema_check = schema_check
 
     def plan(self) -> ProvisionPlan:
         """What apply would do now; reads through the dry-run wrappers, so nothing can change."""
@@ -86,10 +90,18 @@ class Provisioner:
     def apply(self, on_step: Callable[[Step], None] = lambda step: None) -> ApplyReport:
         """Plan, validate everything (all problems at once, nothing changed), then apply."""
         plan = self.plan()
-        checker = getattr(self.backfill, "problems", None)
-        needs_backfill = any(isinstance(step, Backfill) for step in plan.steps)
-        refuse_problems(plan, checker() if needs_backfill and callable(checker) else ())
+        refuse_problems(plan, self._backfill_problems(plan))
         return apply_plan(plan, self.targets, backfill=self.backfill, gates=self.gates, on_step=on_step)
+
+    def _backfill_problems(self, plan: ProvisionPlan) -> list[Problem]:
+        """What would make a planned backfill fail: its own set-up, an unreachable gateway, a query that no
+        longer fits the gateway's schema."""
+        if not any(isinstance(step, Backfill) for step in plan.steps):
+            return []
+        checker = getattr(self.backfill, "problems", None)
+        problems: list[Problem] = list(checker()) if callable(checker) else []
+        source = str(self.definition.path)
+        return problems + backfill_blockers(self._schema_check(self.definition), source)
 
 
 class _GatesWithFreshFetches:

@@ -24,7 +24,7 @@ from indexer.provision.search_cluster import SearchCluster
 from indexer.provision.status import index_status
 from indexer.provision.versions import META_KEY, IndexNames
 from schema_gen.config import ElasticsearchSettings
-from schema_gen.errors import GraphdexError
+from schema_gen.errors import ConfigError, GraphdexError
 from schema_gen.render import DocumentRenderer
 from tests.indexer.provision.stack_provisioning import (
     ENGLISH_SYNOPSIS,
@@ -244,8 +244,8 @@ def commit_fetch_offset(definition):
     return layout
 
 
-def test_status_reports_a_field_removed_upstream(stack_index, tmp_path):
-    """A query built on a snapshot with a field the live gateway does not have is reported by the live check."""
+def test_a_field_removed_upstream_is_reported_and_stops_apply(stack_index, tmp_path):
+    """A query built on a snapshot with a field the live gateway lacks fails the live check; apply refuses it."""
     snapshot = tmp_path / "snapshot.graphql"
     snapshot.write_text(SCHEMA.replace("type Movie {\n", "type Movie {\n  tagline: String\n", 1), encoding="utf-8")
     query_file = tmp_path / "tagline.graphql"
@@ -255,6 +255,12 @@ def test_status_reports_a_field_removed_upstream(stack_index, tmp_path):
     check = check_live_schema(definition)
     assert (check.checked, check.valid) == (True, False)
     assert any("tagline" in problem for problem in check.problems)
+    with pytest.raises(ConfigError) as refused:
+        stack_index.provisioner(definition).apply()
+    assert f"nothing was changed; fix these before applying {stack_index.name}" in str(refused.value)
+    assert "the query does not fit the gateway's live schema" in str(refused.value)
+    assert "tagline" in str(refused.value)
+    assert observe_index(SearchCluster(stack_index.es), IndexNames(stack_index.name)).empty
 
 
 def test_destroy_leaves_nothing(stack_index):
