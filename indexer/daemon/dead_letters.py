@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -96,9 +96,9 @@ class DeadLetterTopic:
                         letter, error = DeadLetter.from_bytes(message.value(), f"dlq offset {message.offset()}"), None
                     except DocumentError as exc:
                         letter, error = None, str(exc)
-                    yield StoredLetter(
-                        partition, message.offset(), letter, error, message.offset() < replayed.get(partition, 0)
-                    )
+                    stored = StoredLetter(partition, message.offset(), letter, error, replayed=False)
+                    # Only a letter naming a root can have been replayed; others are never replayed.
+                    yield replace(stored, replayed=stored.offset < replayed.get(partition, 0) and bool(stored.root_id))
         finally:
             consumer.close()
 

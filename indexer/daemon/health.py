@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from schema_gen.errors import ServiceError
+
 
 class HealthServer:
     """A small HTTP server on 127.0.0.1 (or ``host``) serving metrics and health checks in a thread."""
@@ -49,7 +51,12 @@ class HealthServer:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            raise ServiceError(
+                f"cannot serve metrics and health checks on {host}:{port} (--metrics-port): {exc.strerror or exc}"
+            ) from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)
 
     @property
