@@ -30,8 +30,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from elasticsearch import Elasticsearch
 
 from indexer.backfill.checkpoint import Checkpoint, CheckpointStore, FailureLog
+from indexer.backfill.page_ledger import resumable_checkpoint
 from indexer.backfill.progress import BackfillProgress, BackfillSummary
-from indexer.backfill.runner import resumable_checkpoint
 from indexer.definition import IndexDefinition
 from indexer.es_client import build_client
 from indexer.kafka.clients import build_schema_registry, consumer_config

@@ -4,15 +4,16 @@
                  limits=LoadLimits.from_settings(definition.config.backfill),
                  checkpoint=CheckpointStore.for_backfill("movies", "movies-2"))
 
-The main thread enumerates pages, splits them into batches of ``fetch.batch_size`` ids (ids already
-done are skipped) and keeps batches in flight on worker threads (``BatchWorker``: fetch, then write
-through a ``GroupedWriter`` that puts the writes of several batches in one bulk request): enough to
-fill a bulk request (``sink.max_actions``) plus ``limits.concurrency`` being fetched. Each
-gateway request (pages, batches, retries) waits for the backfill's one ``AdjustableRateLimiter`` and
-for one of ``limits.concurrency`` slots of the ``MeteredTransport``.
-The next page is enumerated while the last batches of the previous one are still in flight, so the
-request rate does not sag at page boundaries. After every batch the checkpoint is saved; in adaptive
-mode the ``AimdController`` moves the rate. Outside the allowed time windows nothing new is sent.
+The main thread enumerates pages and splits them into batches of ``fetch.batch_size`` ids (ids
+already done are skipped). Fetch threads (``BatchWorker``, ``2 * limits.concurrency`` batches at a
+time) fetch them; each gateway request (pages, batches, retries) waits for the backfill's one
+``AdjustableRateLimiter`` and for one of ``limits.concurrency`` slots of the ``MeteredTransport``.
+Fetched batches go to a ``GroupedWriter``, which writes many batches in one bulk request on its own
+thread, so a search server pausing for a moment does not hold up the gateway requests; no new batch
+is fetched while ``4 * sink.max_actions`` documents wait to be written. The next page is enumerated
+while the last batches of the previous one are still in flight, so the request rate does not sag at
+page boundaries. After every written batch the checkpoint is saved; in adaptive mode the
+``AimdController`` moves the rate. Outside the allowed time windows nothing new is sent.
 
 Stopping (the ``stop`` event, Ctrl-C in the CLI): no new batch starts, the batches in hand finish,
 the checkpoint is saved, and the summary says ``completed=False``. An unexpected error does the
@@ -39,7 +40,7 @@ from elastic_transport import TransportError
 from elasticsearch import Elasticsearch, NotFoundError
 from prometheus_client import CollectorRegistry
 
-from indexer.backfill.batch_worker import BatchResult, BatchWorker
+from indexer.backfill.batch_worker import BatchWorker, FetchedBatch
 from indexer.backfill.checkpoint import Checkpoint, CheckpointStore, FailureLog
 from indexer.backfill.enumeration import Enumeration, GatewayAccess, IdPage
 from indexer.backfill.gateway_meter import MeteredTransport, gateway_transport
@@ -52,6 +53,7 @@ from indexer.backfill.load_control import (
     local_now,
     timedelta_text,
 )
+from indexer.backfill.page_ledger import OpenPage, PageLedger, resumable_checkpoint
 from indexer.backfill.progress import BackfillProgress, BackfillSummary
 from indexer.definition import IndexDefinition
 from indexer.es_client import build_client
@@ -59,14 +61,13 @@ from indexer.fetch.fetcher import DocumentFetcher
 from indexer.fetch.gateway import GatewayClient
 from indexer.fetch.metrics import FetchMetrics
 from indexer.fetch.versions import VersionClock
-from indexer.sink.bulk_sink import BulkSink
+from indexer.sink.bulk_sink import BulkSink, WriteOutcome
 from schema_gen.config import IndexConfig
-from schema_gen.errors import GatewayUnavailable, GraphdexError
+from schema_gen.errors import GatewayUnavailable
 
 log = structlog.get_logger("graphdex.backfill")
 
 LATENCY_WINDOW_SECONDS = 10.0
-MAX_BATCHES_WAITING = 32
 TICK_SECONDS = 0.25
 
 
@@ -95,39 +96,15 @@ def run_backfill(
         run.close()
 
 
-def resumable_checkpoint(store: CheckpointStore, index: str, target: str, source: str) -> Checkpoint | None:
-    """The unfinished checkpoint of this backfill in ``store`` (None when absent or finished);
-    ``GraphdexError`` when it belongs to another backfill (a different index, target or enumeration)."""
-    saved = store.load()
-    if saved is None or saved.finished:
-        return None
-    if (saved.index, saved.target, saved.source) != (index, target, source):
-        raise GraphdexError(
-            f"the checkpoint {store.path} belongs to another backfill ({saved.index} into {saved.target} from "
-            f"{saved.source}), not {index} into {target} from {source}: start over (--restart) or resume that one"
-        )
-    return saved
-
-
 @dataclass
-class _OpenPage:
-    """A page some of whose ids are not done yet."""
+class _InFlight:
+    """Batches being fetched, and fetched batches being written."""
 
-    cursor: str | None
-    next_cursor: str | None
-    ids: tuple[str, ...]
-    done: set[str]
+    fetching: dict[Future[FetchedBatch], OpenPage] = field(default_factory=dict)
+    writing: dict[Future[list[WriteOutcome]], tuple[OpenPage, FetchedBatch]] = field(default_factory=dict)
 
-
-@dataclass
-class _Tally:
-    """This run's counts."""
-
-    handled: int = 0
-    """Ids done in this run."""
-    closed: int = 0
-    """Ids of the pages finished in this run."""
-    statuses: Counter[str] = field(default_factory=Counter)
+    def __bool__(self) -> bool:
+        return bool(self.fetching or self.writing)
 
 
 class _BackfillRun:
@@ -151,25 +128,22 @@ class _BackfillRun:
         self.limiter = AdjustableRateLimiter(limits.rate)
         self._closers: list[Callable[[], None]] = []
         self._failures = FailureLog(store.failures_path)
-        self._open: deque[_OpenPage] = deque()
-        self._queue: deque[tuple[_OpenPage, list[str]]] = deque()
-        self._tally = _Tally()
-        self._exhausted = False
+        self._queue: deque[tuple[OpenPage, list[str]]] = deque()
         self._outage = ""
-        self._cursor: str | None = None
-        self._base: dict[str, int] = {}
-        self._resume_done: set[str] = set()
 
     @property
     def _batch_size(self) -> int:
         return self.limits.batch_size or self.config.fetch.batch_size
 
     @property
-    def _batches_in_flight(self) -> int:
-        """Enough batches to fill one bulk request (``sink.max_actions``) while ``concurrency`` more are
-        fetched; the transport still lets only ``concurrency`` requests reach the gateway at a time."""
-        waiting = -(-self.config.sink.max_actions // self._batch_size)
-        return self.limits.concurrency + min(waiting, MAX_BATCHES_WAITING)
+    def _fetches_in_flight(self) -> int:
+        """Twice the gateway concurrency, so a request is always ready when a slot frees up."""
+        return 2 * self.limits.concurrency
+
+    @property
+    def _most_waiting(self) -> int:
+        """Documents fetched but not written beyond which no new batch is fetched."""
+        return 4 * self.config.sink.max_actions
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -221,10 +195,8 @@ class _BackfillRun:
 
     def execute(self, *, progress: bool, transport: httpx.BaseTransport | None) -> BackfillSummary:
         began = time.monotonic()
-        self.saved, resumed_from = self._start()
-        self._resume_done = set(self.saved.done)
-        self._cursor = self.saved.cursor
-        self._base = dict(self.saved.counts)
+        saved, resumed_from = self._start()
+        self.ledger = PageLedger(self.store, saved, lambda: self.window.requests)
         total, estimated = self._estimated_total()
         fetcher, pages_client = self._clients(transport)
         aimd = self.limits.aimd()
@@ -234,26 +206,23 @@ class _BackfillRun:
             BulkSink(self.es, self.target, sink),
             max_actions=sink.max_actions,
             max_wait=sink.max_wait,
-            max_waiting=self._batches_in_flight,
+            pause=self._pause,
         )
         self._closers.append(writer.close)
         worker = BatchWorker(
             fetcher=fetcher,
-            write=writer.write,
-            failures=self._failures,
             document_attempts=self.limits.document_attempts,
             stopping=self._stopping,
             pause=self._pause,
             on_outage=self._note_outage,
         )
-        access = GatewayAccess(pages_client, self._pause)
-        pages = self.enumeration.pages(self.saved.cursor, access)
+        pages = self.enumeration.pages(saved.cursor, GatewayAccess(pages_client, self._pause))
         bar = BackfillProgress(
             total=total, initial=resumed_from or 0, estimated=estimated, enabled=progress, target=self.target
         )
         log.info("backfill starts", target=self.target, source=self.enumeration.source, limits=self.limits.describe())
-        pool = ThreadPoolExecutor(max_workers=self._batches_in_flight, thread_name_prefix="backfill")
-        in_flight: dict[Future[BatchResult], _OpenPage] = {}
+        pool = ThreadPoolExecutor(max_workers=self._fetches_in_flight, thread_name_prefix="backfill-fetch")
+        flight = _InFlight()
         error: BaseException | None = None
         try:
             while True:
@@ -262,27 +231,26 @@ class _BackfillRun:
                 if closed_for > 0:
                     bar.state(f"outside {self.limits.windows.describe()}, opens in {timedelta_text(closed_for)}")
                 elif not self._stopping():
-                    self._fill(in_flight, pool, worker, pages)
-                if not in_flight:
-                    if self._exhausted or self._stopping():
+                    self._fill(flight, pool, worker, writer, pages)
+                if not flight:
+                    if self.ledger.exhausted or self._stopping():
                         break
                     self.stop.wait(min(max(closed_for, TICK_SECONDS), 1.0))
                     continue
-                finished, _ = wait(in_flight, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    self._handle(future.result(), in_flight.pop(future), bar)
+                self._advance(flight, writer, bar, timeout=TICK_SECONDS)
         except BaseException as raised:
             error = raised
             self._halt.set()
         finally:
-            for future, page in list(in_flight.items()):
+            while flight:  # the batches in hand are fetched and written before returning or raising
                 try:
-                    self._handle(future.result(), page, bar)
+                    self._advance(flight, writer, bar, timeout=None)
                 except BaseException as raised:
                     error = error or raised
+                    self._halt.set()
             pool.shutdown(wait=True)
             bar.close()
-        completed = error is None and self.saved.finished
+        completed = error is None and self.ledger.finished
         if completed:
             self._refresh()
         if error is not None:
@@ -291,64 +259,70 @@ class _BackfillRun:
 
     def _fill(
         self,
-        in_flight: dict[Future[BatchResult], _OpenPage],
+        flight: _InFlight,
         pool: ThreadPoolExecutor,
         worker: BatchWorker,
+        writer: GroupedWriter,
         pages: Iterator[IdPage],
     ) -> None:
-        while len(in_flight) < self._batches_in_flight and not self._stopping():
+        while (
+            len(flight.fetching) < self._fetches_in_flight
+            and writer.waiting < self._most_waiting
+            and not self._stopping()
+        ):
             if not self._queue and not self._enumerate(pages):
                 return
             page, ids = self._queue.popleft()
-            in_flight[pool.submit(worker.process, ids)] = page
+            flight.fetching[pool.submit(worker.fetch, ids)] = page
+
+    def _advance(self, flight: _InFlight, writer: GroupedWriter, bar: BackfillProgress, timeout: float | None) -> None:
+        """Wait for a fetch or a write to end: a fetched batch goes to the writer, a written one is done."""
+        finished, _ = wait([*flight.fetching, *flight.writing], timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in finished:
+            if future in flight.fetching:
+                page = flight.fetching.pop(future)
+                batch = future.result()
+                flight.writing[writer.submit(batch.writes)] = (page, batch)
+            else:
+                page, batch = flight.writing.pop(future)
+                self._handle(page, batch, future.result(), bar)
 
     def _enumerate(self, pages: Iterator[IdPage]) -> bool:
         """Queue the batches of the next page with work left; False when there are no more pages."""
         batch_size = self._batch_size
         while not self._queue:
-            if self._exhausted:
+            if self.ledger.exhausted:
                 return False
-            cursor = self._open[-1].next_cursor if self._open else self._cursor
             try:
                 page = next(pages, None)
             except GatewayUnavailable:
                 if self._stopping():
                     return False
                 raise
-            if page is None or page.next_cursor is None:
-                self._exhausted = True
             if page is None:
-                self._close_finished_pages()
+                self.ledger.end()
                 return False
-            ids = tuple(dict.fromkeys(page.ids))
-            done = {item for item in ids if item in self._resume_done}
-            todo = [item for item in ids if item not in done]
-            open_page = _OpenPage(cursor, page.next_cursor, ids, done)
-            self._open.append(open_page)
-            self._queue.extend((open_page, todo[n : n + batch_size]) for n in range(0, len(todo), batch_size))
-            self._close_finished_pages()
+            opened, todo = self.ledger.open(page)
+            self._queue.extend((opened, todo[n : n + batch_size]) for n in range(0, len(todo), batch_size))
         return True
 
-    def _handle(self, result: BatchResult, page: _OpenPage, bar: BackfillProgress) -> None:
-        page.done.update(result.done)
-        self._tally.handled += len(result.done)
-        self._tally.statuses.update(result.counts)
-        bar.advance(len(result.done), result.counts.get("failed", 0))
-        self._close_finished_pages()
-
-    def _close_finished_pages(self) -> None:
-        """Forget the finished pages at the front (the cursor moves past them) and save the checkpoint."""
-        while self._open and len(self._open[0].done) >= len(self._open[0].ids):
-            page = self._open.popleft()
-            self._tally.closed += len(page.ids)
-            self._cursor = page.next_cursor
-        finished = self._exhausted and not self._open and not self._queue
-        counts = {key: self._base[key] + self._tally.statuses[key] for key in ("indexed", "deleted", "noop", "failed")}
-        counts["enumerated"] = self._base["enumerated"] + self._tally.closed
-        counts["gateway_requests"] = self._base["gateway_requests"] + self.window.requests
-        done = tuple(item for page in self._open for item in page.done)
-        self.saved = self.saved.advanced(cursor=self._cursor, done=done, counts=counts, finished=finished)
-        self.store.save(self.saved)
+    def _handle(self, page: OpenPage, batch: FetchedBatch, outcomes: list[WriteOutcome], bar: BackfillProgress) -> None:
+        """Record a written batch: failures into the failures file, its ids done, the checkpoint saved."""
+        statuses: Counter[str] = Counter({"failed": len(batch.failures)})
+        failures = list(batch.failures)
+        done: list[str] = []
+        for outcome in outcomes:
+            if outcome.status == "retry":
+                continue  # the backfill stopped while the search server refused it: not done
+            statuses[outcome.status] += 1
+            if outcome.status == "failed":
+                failures.append((outcome.write.id, f"refused by the index: {outcome.reason}: {outcome.detail}"))
+            else:
+                done.append(outcome.write.id)
+        self._failures.record(failures)
+        done += [document_id for document_id, _ in failures]
+        self.ledger.record(page, done, statuses)
+        bar.advance(len(done), statuses["failed"])
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -389,11 +363,11 @@ class _BackfillRun:
             log.warning("cannot refresh the backfilled index", target=self.target, error=str(error))
 
     def _summary(self, began: float, resumed_from: int | None, completed: bool) -> BackfillSummary:
-        statuses = self._tally.statuses
+        statuses = self.ledger.statuses
         return BackfillSummary(
             target=self.target,
             source=self.enumeration.source,
-            enumerated=self._tally.handled,
+            enumerated=self.ledger.handled,
             indexed=statuses["indexed"],
             deleted=statuses["deleted"],
             noop=statuses["noop"],
