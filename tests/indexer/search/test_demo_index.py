@@ -64,12 +64,13 @@ def credited(document: dict[str, Any], talent: str, role: str | None = None) -> 
 def every_id(client: SearchClient, **query: Any) -> list[str]:
     ids: list[str] = []
     cursor = None
-    while True:
+    for _ in range(1000):  # bounded: a cursor that never ends is a failure, not a hang
         page = client.search(first=17, after=cursor, **query)
         ids += [hit.id for hit in page.hits]
         cursor = page.next_cursor
         if cursor is None:
             return ids
+    raise AssertionError(f"pagination did not end after 1000 pages: {query}")
 
 
 def test_ryan_reynolds_as_an_actor_in_photography(demo_index: tuple[SearchClient, dict[str, Any]]) -> None:
@@ -116,4 +117,4 @@ def test_accents_and_case_are_folded(demo_index: tuple[SearchClient, dict[str, A
     client, source = demo_index
     if text.lower().startswith("le") and "Léon" not in source[movie]["title"]:
         pytest.skip("another test renamed Léon on the shared stack")
-    assert movie in every_id(client, text=text)
+    assert movie in {hit.id for hit in client.search(text, first=10).hits}
