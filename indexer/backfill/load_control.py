@@ -4,10 +4,11 @@
   gateway request of the backfill: enumeration pages, document batches and their retries) whose rate
   can change while it is in use. Its burst is one request, so requests are evenly spaced.
 * ``LatencyWindow``: the gateway's answers over a sliding window (latency, failed or not).
-* ``AimdController``: adaptive mode. While the p95 latency and the error rate of the answers since the
-  last change stay under their targets *and the rate limit is what holds the backfill back*, the rate
-  goes up by a fixed step (additive increase); as soon as either target is exceeded it is cut to a
-  fraction of what was actually achieved (multiplicative decrease), between a floor and a ceiling.
+* ``AimdController``: adaptive mode. While the p95 latency and the error rate of the requests sent
+  since the last change stay under their targets *and the rate limit is what holds the backfill
+  back*, the rate goes up by a fixed step every couple of seconds (additive increase); as soon as the
+  p95 passes 80% of the target or the error rate its maximum, it is cut to half of what was actually
+  achieved (multiplicative decrease), between a floor and a ceiling.
   The controller only sees latency, not its cause: when live traffic slows the gateway down, the
   backfill backs off too, which is the point (live traffic keeps priority).
 * ``AllowedWindows``: times of day (local time) a backfill may send requests.
@@ -30,10 +31,19 @@ from schema_gen.config import BackfillSettings, parse_time_window
 from schema_gen.errors import ConfigError, Problem
 
 _DAY_MINUTES = 24 * 60
+_EPSILON = 1e-6
 
 
 class AdjustableRateLimiter(RequestRateLimiter):
-    """A ``RequestRateLimiter`` with a burst of one request and a rate that may change at any time."""
+    """A ``RequestRateLimiter`` with a burst of one request and a rate that may change at any time.
+
+    Unlike the base class, a waiting caller does not keep a token reserved at the rate of the moment
+    it arrived: it naps at most ``NAP`` seconds at a time and takes a token only when one is there at
+    the current rate, so that lowering the rate holds back every request not yet sent at once (with
+    many fetch threads waiting, reservations at the old rate would keep the old rate going for seconds).
+    """
+
+    NAP = 0.1
 
     def __init__(
         self,
@@ -43,6 +53,20 @@ class AdjustableRateLimiter(RequestRateLimiter):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(rate, burst=1.0, clock=clock, sleep=sleep)
+
+    def acquire(self) -> float:
+        """Wait until a token is there at the current rate and take it; return the seconds waited."""
+        started = self._clock()
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1.0 - _EPSILON:  # clock readings are floats: a token due now is there
+                    self._tokens -= 1.0
+                    return now - started
+                wait = (1.0 - self._tokens) / self.rate
+            self._sleep(min(wait, self.NAP))
 
     def set_rate(self, rate: float) -> None:
         """Use ``rate`` requests per second from now on (tokens earned so far keep the old rate)."""
@@ -64,11 +88,16 @@ class WindowStats:
     """Seconds; 0 without answers."""
     error_rate: float
     rate: float
-    """Answers per second over the span."""
+    """Requests sent per second (of those answered) over the span."""
 
 
 class LatencyWindow:
-    """The gateway's answers of the last ``span`` seconds: when, how long, failed or not. Thread-safe."""
+    """The gateway's answers to the requests sent in the last ``span`` seconds: when each request was
+    sent, how long its answer took, failed or not. Thread-safe.
+
+    Answers are placed at the time their request was *sent*, so that the controller judges a rate by
+    the requests sent at that rate, not by slow answers to requests sent before it changed.
+    """
 
     def __init__(self, span: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.span = span
@@ -79,31 +108,33 @@ class LatencyWindow:
         self.errors = 0
 
     def record(self, latency: float, ok: bool) -> None:
-        """One answer (or failure) that took ``latency`` seconds."""
+        """One answer (or failure) that has just come, ``latency`` seconds after its request was sent."""
         with self._lock:
             now = self._clock()
-            self._samples.append((now, latency, ok))
+            self._samples.append((now - latency, latency, ok))
             self.requests += 1
             self.errors += not ok
             self._forget(now)
 
     def stats(self, since: float | None = None) -> WindowStats:
-        """Answers of the window that came after ``since`` (a clock reading), or all of the window."""
+        """Answers to the requests sent within the window and after ``since`` (a clock reading)."""
         with self._lock:
             now = self._clock()
             self._forget(now)
             start = max(now - self.span, since if since is not None else -math.inf)
-            chosen = [(latency, ok) for at, latency, ok in self._samples if at > start]
+            chosen = [(sent, latency, ok) for sent, latency, ok in self._samples if sent > start]
         if not chosen:
             return WindowStats(0, 0.0, 0.0, 0.0)
-        latencies = sorted(latency for latency, _ in chosen)
+        latencies = sorted(latency for _, latency, _ in chosen)
         p95 = latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
-        errors = sum(not ok for _, ok in chosen)
-        elapsed = max(now - start, 1e-9)
+        errors = sum(not ok for _, _, ok in chosen)
+        # The send rate over the time the answered requests were sent in (later ones are in flight).
+        last_sent = max(sent for sent, _, _ in chosen)
+        elapsed = max((last_sent if len(chosen) > 1 else now) - start, 1e-9)
         return WindowStats(len(chosen), p95, errors / len(chosen), len(chosen) / elapsed)
 
     def _forget(self, now: float) -> None:
-        while self._samples and self._samples[0][0] <= now - self.span:
+        while self._samples and self._samples[0][0] <= now - 2 * self.span:
             self._samples.popleft()
 
 
@@ -122,11 +153,18 @@ class AimdSettings:
     interval: float = 1.0
     """Seconds between two decisions."""
     min_samples: int = 10
-    """Answers since the last change needed before raising the rate."""
+    """Answers since the last change needed before raising the rate (fewer at low rates: as many as
+    ``binding`` of one interval at the rate, but at least ``backoff_samples``)."""
     backoff_samples: int = 3
     """Answers since the last change enough to lower it (backing off is quicker than speeding up)."""
     binding: float = 0.8
     """The rate goes up only while the backfill achieves this share of it (the limit is what holds it)."""
+    headroom: float = 0.8
+    """Back off once the p95 passes this share of the target, so that the peaks of the saw-tooth stay
+    under the target itself."""
+    hold: float = 2.0
+    """Seconds after a change before the rate may go up again (a queue at the gateway takes a moment to
+    build up and show in the latency); backing off needs no such wait."""
 
     @property
     def step(self) -> float:
@@ -167,14 +205,18 @@ class AimdController:
         self._last_decision = now
         settings, rate = self.settings, self._limiter.rate
         stats = self._window.stats(since=self._last_change)
-        too_slow = stats.p95 > settings.target_latency
+        too_slow = stats.p95 > settings.target_latency * settings.headroom
         failing = stats.error_rate > settings.max_error_rate
         if stats.count >= settings.backoff_samples and (too_slow or failing):
             reason = f"p95 {stats.p95 * 1000:.0f}ms" if too_slow else f"errors {stats.error_rate:.0%}"
             achieved = min(rate, stats.rate)
             return self._change(now, max(settings.floor, achieved * settings.decrease), f"back off: {reason}")
         binding = stats.rate >= settings.binding * rate
-        if stats.count >= settings.min_samples and binding and rate < settings.ceiling:
+        needed = max(
+            settings.backoff_samples, min(settings.min_samples, int(rate * settings.interval * settings.binding))
+        )
+        held = now - self._last_change < settings.hold
+        if stats.count >= needed and binding and not held and rate < settings.ceiling:
             return self._change(now, min(settings.ceiling, rate + settings.step), "speed up")
         return None
 

@@ -20,12 +20,13 @@ class BackfillSummary:
     target: str
     source: str
     enumerated: int
-    """Ids handled in this run (taken from the enumeration and written, skipped as done, or failed)."""
+    """Ids done in this run: written, or recorded as failed (ids done before a resume are not counted)."""
     indexed: int
     deleted: int
     """Deletions written (the root no longer exists)."""
     noop: int
-    """Writes the index already had: a newer version (a live update won), or a delete of a missing document."""
+    """Writes the index already had at that version or a newer one (a live update won, or an earlier
+    attempt of a bulk request that timed out had landed), or deletes of missing documents."""
     failed: int
     """Documents recorded in ``failures_file`` (a GraphQL or mapping error, refused by the index)."""
     gateway_requests: int
@@ -98,7 +99,7 @@ def summary_table(summary: BackfillSummary) -> Table:
         ("documents", f"{summary.enumerated:,}"),
         ("indexed", f"{summary.indexed:,}"),
         ("deleted", f"{summary.deleted:,}"),
-        ("noop (newer in index)", f"{summary.noop:,}"),
+        ("noop (index had it)", f"{summary.noop:,}"),
         ("failed", f"{summary.failed:,}"),
         ("gateway requests", f"{summary.gateway_requests:,}"),
         ("seconds", f"{summary.seconds:,.1f}"),

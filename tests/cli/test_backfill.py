@@ -141,3 +141,12 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(capsys, stack_env, target_inde
     ids = gateway_ids(stack_env["GRAPHDEX_GATEWAY_URL"])
     assert summary["enumerated"] == len(ids) - saved.ids_done
     assert sorted(stored_ids(es_client, target)) == sorted(ids)
+
+
+@pytest.mark.integration
+def test_from_documents_without_a_documents_topic(capsys, stack_env, tmp_path, unique_name):
+    """--from-documents reads the daemon's documents topic; without one it says so (exit 1)."""
+    path = write_definition(tmp_path, {"kafka": {"topic_prefix": unique_name}})
+    code, _, err = run(capsys, str(path), "--from-documents", "--state-dir", str(tmp_path / "state"), "--no-progress")
+    assert code == 1
+    assert f"error: there is no documents topic {unique_name}.movies.documents: the daemon creates and fills it" in err

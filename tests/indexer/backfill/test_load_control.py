@@ -73,23 +73,40 @@ class TestAdjustableRateLimiter:
             limiter.set_rate(0)
 
     def test_shared_by_threads_it_never_exceeds_the_rate(self):
-        """Eight threads sharing a 200/s limiter for 40 requests spend at least 0.19 s (real clock)."""
-        limiter = AdjustableRateLimiter(200)
-        waits: list[float] = []
+        """Eight threads taking forty tokens at 200/s need at least 39/200 s of the (fake, shared) clock."""
+        clock = Clock()
         lock = threading.Lock()
+
+        def sleep(seconds: float) -> None:
+            with lock:
+                clock.now += seconds
+
+        limiter = AdjustableRateLimiter(200, clock=clock, sleep=sleep)
+        start = clock.now
 
         def take() -> None:
             for _ in range(5):
-                wait = limiter.reserve()
-                with lock:
-                    waits.append(wait)
+                limiter.acquire()
 
         threads = [threading.Thread(target=take) for _ in range(8)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        assert max(waits) >= 39 / 200 - 0.02
+        assert clock.now - start >= 39 / 200 - 1e-6
+
+    def test_lowering_the_rate_holds_back_waiting_callers_at_once(self):
+        """A caller waiting at 2/s when the rate drops to 0.5/s gets its token at the new rate: 0.1 s
+        at the old rate earned a fifth of it, the rest takes 1.6 s (a reservation would have taken 0.5 s)."""
+        clock = Clock()
+
+        def sleep(seconds: float) -> None:
+            clock.sleep(seconds)
+            limiter.set_rate(0.5)
+
+        limiter = AdjustableRateLimiter(2, clock=clock, sleep=sleep)
+        limiter.acquire()
+        assert limiter.acquire() == pytest.approx(1.7)
 
 
 class TestLatencyWindow:
@@ -116,14 +133,17 @@ class TestLatencyWindow:
         assert window.stats().p95 == pytest.approx(0.05)
         assert window.requests == 13
 
-    def test_since_keeps_only_later_answers(self, clock):
-        """``stats(since=...)`` ignores answers recorded before that moment."""
+    def test_since_keeps_only_requests_sent_later(self, clock):
+        """``stats(since=...)`` judges the requests sent after that moment: a slow answer arriving
+        later to a request sent before it does not count."""
         window = LatencyWindow(10, clock=clock)
         feed(window, clock, 5, 1.0, every=0.1)
         mark = clock.now
-        feed(window, clock, 5, 0.1, every=0.1)
-        assert window.stats(since=mark).count == 5
-        assert window.stats(since=mark).p95 == pytest.approx(0.1)
+        feed(window, clock, 5, 0.01, every=0.1)
+        window.record(2.0, ok=False)
+        stats = window.stats(since=mark)
+        assert (stats.count, stats.p95, stats.error_rate) == (5, pytest.approx(0.01), 0.0)
+        assert window.stats().count == 11
 
     def test_empty_window(self, clock):
         """No answers: zero counts, no division by zero."""
@@ -132,8 +152,13 @@ class TestLatencyWindow:
 
 
 def one_second(window: LatencyWindow, clock: Clock, rate: float, latency: float, ok: bool = True) -> None:
-    """One second of answers at ``rate`` per second, each taking ``latency``."""
-    feed(window, clock, round(rate), latency, every=1 / rate, ok=ok)
+    """The answers to one second of requests sent at ``rate`` per second, each answered after ``latency``;
+    the clock stops just after the last answer."""
+    start = clock.now
+    count = round(rate)
+    for number in range(1, count + 1):
+        clock.now = start + number / rate + latency
+        window.record(latency, ok)
     clock.now += 0.001
 
 
@@ -143,7 +168,9 @@ class TestAimdController:
         """A limiter at 20/s, a 10 s window and a controller aiming at a 300 ms p95, ceiling 50/s."""
         limiter = AdjustableRateLimiter(20, clock=clock, sleep=clock.sleep)
         window = LatencyWindow(10, clock=clock)
-        settings = AimdSettings(0.3, floor=2, ceiling=50, increase=5, decrease=0.5, interval=1.0, min_samples=10)
+        settings = AimdSettings(
+            0.3, floor=2, ceiling=50, increase=5, decrease=0.5, interval=1.0, min_samples=10, headroom=1.0, hold=0.0
+        )
         return limiter, window, AimdController(settings, limiter, window, clock=clock)
 
     def test_speeds_up_additively_while_under_target_and_limited_by_the_rate(self, parts, clock):
@@ -193,6 +220,22 @@ class TestAimdController:
         feed(window, clock, 10, 2.0, every=0.01)
         assert controller.tick() is None
         assert len(controller.changes) == 1
+
+    def test_backs_off_with_headroom_and_holds_before_speeding_up(self, clock):
+        """By default the p95 may not pass 80% of the target, and the rate goes up at most every 2 s."""
+        limiter = AdjustableRateLimiter(20, clock=clock, sleep=clock.sleep)
+        window = LatencyWindow(10, clock=clock)
+        controller = AimdController(AimdSettings(0.3, ceiling=50, increase=5), limiter, window, clock=clock)
+        one_second(window, clock, 20, 0.25)
+        change = controller.tick()
+        assert change is not None
+        assert change.reason == "back off: p95 250ms"
+        rates = []
+        for _ in range(4):
+            one_second(window, clock, limiter.rate, 0.05)
+            controller.tick()
+            rates.append(limiter.rate)
+        assert rates == [10, 15, 15, 20]
 
     def test_recovers_after_a_slowdown_ends(self, parts, clock):
         """After backing off on slow answers, fast answers at the new rate raise it again step by step."""
