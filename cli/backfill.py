@@ -120,7 +120,18 @@ def _stop_on_interrupt() -> Iterator[threading.Event]:
             signal.signal(number, handler)
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is logged (it is replaced under test runners)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _log_to_stderr() -> None:
+    """Log lines on stderr, next to the progress bar, keeping stdout for the summary."""
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -128,7 +139,7 @@ def _log_to_stderr() -> None:
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
     )
 
 

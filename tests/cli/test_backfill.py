@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import structlog
 
 import cli.backfill
 from cli.app import main
@@ -23,6 +24,13 @@ __all__ = ["target_index"]  # a fixture shared with the backfill tests
 
 assert cli.backfill.backfill  # registers the command on ``app``
 GRAPHDEX = str(Path(sys.executable).with_name("graphdex"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """The command configures structlog for the process; put the defaults back after each test."""
+    yield
+    structlog.reset_defaults()
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
