@@ -27,6 +27,11 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def empty_to_none(value: Any) -> Any:
+    """An empty string (``${VAR:-}`` with VAR unset) means the key is not given."""
+    return None if value == "" else value
+
+
 def parse_duration(value: Any) -> float:
     """``"250ms"``, ``"5s"``, ``"2m"``, ``"1h"`` or a number of seconds, as seconds."""
     if isinstance(value, bool):
@@ -111,6 +116,7 @@ class GraphSettings(_Section):
     verify_tls: bool = True
 
     _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
+    _empty = field_validator("schema_file", "url", mode="before")(empty_to_none)
 
     @model_validator(mode="after")
     def _one_source(self) -> GraphSettings:
@@ -185,6 +191,7 @@ class KafkaSettings(_Section):
     """Longest one batch may take before the group considers the process stuck."""
 
     _durations = field_validator("session_timeout", "max_poll_interval", mode="before")(parse_duration)
+    _empty = field_validator("schema_registry_url", "sasl_mechanism", "ssl_ca_location", mode="before")(empty_to_none)
 
     @model_validator(mode="after")
     def _timings_ordered(self) -> KafkaSettings:
