@@ -32,6 +32,18 @@ RESERVED_SETTINGS = frozenset(
 """librdkafka settings ``kafka.extra`` may not override: offsets, idempotence and the cluster address."""
 
 
+BOUNDED_PREFETCH: dict[str, int] = {
+    "fetch.max.bytes": 2 * 1024 * 1024,
+    "max.partition.fetch.bytes": 512 * 1024,
+    "queued.max.messages.kbytes": 8 * 1024,
+    "queued.min.messages": 2_000,
+}
+"""Consumer prefetch limits. A stage takes at most one batch (hundreds of records) per poll; librdkafka's
+defaults (50 MB fetches, a 64 MB queue, 100,000 queued messages per partition) let each consumer of a
+daemon buffer hundreds of MB of a large backlog of small events. Larger messages still arrive, one at a
+time. ``kafka.extra`` may override them."""
+
+
 @dataclass(frozen=True)
 class GroupTimings:
     """How quickly a consumer group notices a dead or stuck member.
@@ -104,6 +116,7 @@ def consumer_config(kafka: KafkaSettings, group_id: str, timings: GroupTimings |
         "heartbeat.interval.ms": timings.heartbeat_interval_ms,
         "max.poll.interval.ms": timings.max_poll_interval_ms,
         "enable.partition.eof": False,
+        **BOUNDED_PREFETCH,
     }
     return config | dict(kafka.extra)
 

@@ -60,6 +60,16 @@ def test_consumer_timings_are_checked():
     assert "max_poll_interval_ms" in str(caught.value)
 
 
+def test_consumer_prefetch_is_bounded_unless_extra_says_otherwise():
+    """Consumers prefetch a few MB at most (a backlog of small events stays out of memory); kafka.extra wins."""
+    config = consumer_config(index_config().kafka, "g")
+    assert config["queued.max.messages.kbytes"] <= 16 * 1024
+    assert config["fetch.max.bytes"] <= 4 * 1024 * 1024
+    bigger = consumer_config(index_config(extra={"queued.max.messages.kbytes": 65536}).kafka, "g")
+    assert bigger["queued.max.messages.kbytes"] == 65536
+    build_consumer(index_config().kafka, "g").close()  # librdkafka accepts the settings
+
+
 def test_producer_is_idempotent():
     """Producers are idempotent with acks=all."""
     config = producer_config(index_config().kafka)
