@@ -1,0 +1,266 @@
+"""What ``bench/daemon_bench.py`` drives: the bench's index definition on the local stack, Debezium events
+produced straight to bench topics, ``graphdex run`` as a subprocess, and readings of its ``/metrics``.
+
+Run the bench itself (``python bench/daemon_bench.py``); this module is imported by it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from confluent_kafka import Producer
+from confluent_kafka.admin import NewTopic
+from prometheus_client.parser import text_string_to_metric_families
+
+from demo.ports import free_ports
+from indexer.definition import IndexDefinition, load_definition
+from indexer.es_client import build_client
+from indexer.fetch import DocumentFetcher, Fetched
+from indexer.kafka.clients import build_admin
+from indexer.kafka.topics import ensure_topics, topic_specs
+from indexer.sink.bulk_sink import BulkSink, DocumentWrite, write_alias
+from schema_gen.artifacts import generate_artifacts
+
+REPO = Path(__file__).resolve().parent.parent
+GRAPHDEX = str(Path(sys.executable).with_name("graphdex"))
+INDEX = "bench-daemon"
+TOPICS = {"Movie": "bench.movies", "Talent": "bench.talent", "Production": "bench.productions"}
+KEYS = {"Movie": "movieId", "Talent": "talentId", "Production": "ptpId"}
+SETTINGS: dict[str, Any] = {
+    "kafka": {"session_timeout": "6s", "max_poll_interval": "60s", "topic_prefix": "bench", "group_prefix": "bench"},
+    "reverse_lookup": {"settle_delay": "3s"},
+}
+QUIET_SECONDS = 5.0
+"""Counters unchanged this long (more than ``settle_delay``) and every event consumed: the daemon is idle."""
+
+
+def write_definition(folder: Path, env: dict[str, str]) -> IndexDefinition:
+    """``configs/movies.yaml`` with absolute paths, the bench index name, and the bench event topics."""
+    data = yaml.safe_load((REPO / "configs" / "movies.yaml").read_text(encoding="utf-8"))
+    data["index"] = INDEX
+    data["graph"]["schema_file"] = str(REPO / "configs" / data["graph"]["schema_file"])
+    data["query_file"] = str(REPO / "configs" / data["query_file"])
+    for section, values in SETTINGS.items():
+        data[section] = {**data.get(section, {}), **values}
+    data["events"] = [*data.get("events", []), *({"topic": t, "type": k} for k, t in TOPICS.items())]
+    path = folder / "movies.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return load_definition(path, env=env)
+
+
+def provision(definition: IndexDefinition) -> None:
+    """Topics (internal and bench), the template, ``<index>-1`` behind both aliases."""
+    config = definition.config
+    admin = build_admin(config.kafka)
+    ensure_topics(admin, topic_specs(config))
+    for future in admin.create_topics(
+        [NewTopic(topic, config.kafka.partitions, 1) for topic in TOPICS.values()]
+    ).values():
+        future.result()
+    es = build_client(config.elasticsearch)
+    es.indices.put_index_template(name=INDEX, **generate_artifacts(definition.model, config).template)
+    es.indices.create(index=f"{INDEX}-1", aliases={INDEX: {}, write_alias(INDEX): {}})
+
+
+def raw_capacity(definition: IndexDefinition, ids: list[str], rounds: int) -> tuple[float, list[Fetched]]:
+    """Documents per second the gateway serves to a fetcher batching like the daemon: ``ids`` fetched
+    ``rounds`` times after a warm-up; also the documents of the last round."""
+    with DocumentFetcher.for_index(definition.model, definition.config) as fetcher:
+        fetcher.fetch(ids[:200])
+        fetched: list[Fetched] = []
+        started = time.perf_counter()
+        for _ in range(rounds):
+            fetched = [outcome for outcome in fetcher.fetch(ids) if isinstance(outcome, Fetched)]
+        seconds = time.perf_counter() - started
+    return len(fetched) * rounds / seconds, fetched
+
+
+def load(definition: IndexDefinition, documents: list[Fetched]) -> None:
+    """Index the fetched documents directly (what a backfill does), so reverse lookups find them."""
+    sink = BulkSink(build_client(definition.config.elasticsearch), INDEX, definition.config.sink)
+    outcomes = sink.write([DocumentWrite(d.id, d.version, d.document) for d in documents])
+    failed = [outcome for outcome in outcomes if outcome.status not in ("indexed", "noop")]
+    if failed:
+        raise SystemExit(f"loading the index failed for {len(failed)} documents: {failed[0]}")
+
+
+def envelope(entity_type: str, entity_id: str) -> bytes:
+    """A small Debezium update event of one entity, timestamped now."""
+    row = {KEYS[entity_type]: entity_id}
+    return json.dumps({"before": None, "after": row, "op": "u", "ts_ms": time.time_ns() // 1_000_000}).encode()
+
+
+class EventProducer:
+    """Produces Debezium events to the bench topics with large batches; counts what it produced per topic."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 10_000, "compression.type": "lz4"}
+        )
+        self.produced: dict[str, int] = dict.fromkeys(TOPICS.values(), 0)
+
+    def send(self, entity_type: str, entity_id: str) -> None:
+        topic = TOPICS[entity_type]
+        while True:
+            try:
+                self._producer.produce(topic, key=entity_id.encode(), value=envelope(entity_type, entity_id))
+                break
+            except BufferError:
+                self._producer.poll(0.05)
+        self.produced[topic] += 1
+        self._producer.poll(0)
+
+    def flush(self) -> None:
+        if self._producer.flush(120) != 0:
+            raise SystemExit("Kafka did not acknowledge every bench event within 120 s")
+
+    @property
+    def total(self) -> int:
+        return sum(self.produced.values())
+
+
+@dataclass
+class DaemonProcess:
+    """``graphdex run`` for the bench definition, with its metrics port."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @classmethod
+    def start(cls, definition: IndexDefinition, env: dict[str, str], log: Path) -> DaemonProcess:
+        port = free_ports(["metrics"])["metrics"]
+        argv = [GRAPHDEX, "run", str(definition.path), "--metrics-port", str(port), "--json-logs"]
+        with log.open("ab") as output:
+            process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        daemon = cls(process, port)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SystemExit(f"graphdex run exited with {process.returncode}; see {log}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    return daemon
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit(f"graphdex run was not ready within 60 s; see {log}")
+
+    def samples(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=10).text
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> float:
+        """SIGTERM; seconds until it exited."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return time.monotonic() - started
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(value for (metric, found), value in samples.items() if metric == name and wanted <= set(found))
+
+
+def pending(samples: Samples, events: int) -> float:
+    """Work the daemon has not finished: bench events not consumed, reindex requests not fetched (nor
+    merged into another), fetched documents not written."""
+    consumed = sum(total(samples, "graphdex_events_consumed_total", topic=topic) for topic in TOPICS.values())
+    requests = total(samples, "graphdex_reindex_requests_total")
+    fetched = total(samples, "graphdex_fetch_outcomes_total") + total(
+        samples, "graphdex_coalesced_duplicates_total", stage="fetch"
+    )
+    documents = total(samples, "graphdex_fetch_outcomes_total", outcome="fetched") + total(
+        samples, "graphdex_fetch_outcomes_total", outcome="deleted"
+    )
+    written = total(samples, "graphdex_documents_total") + total(samples, "graphdex_dead_letters_total", stage="sink")
+    return (events - consumed) + (requests - fetched) + (documents - written)
+
+
+def wait_idle(
+    daemon: DaemonProcess,
+    events: int,
+    timeout: float = 1800,
+    on_sample: Callable[[Samples], None] = lambda samples: None,
+) -> Samples:
+    """Until the daemon finished the work of ``events`` bench events, and no new work appeared for
+    ``QUIET_SECONDS`` (longer than ``settle_delay``: the settle lookups of fan-outs have run)."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        samples = daemon.samples()
+        on_sample(samples)
+        now = total(samples, "graphdex_reindex_requests_total"), pending(samples, events)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif now[1] <= 0 and time.monotonic() - since >= QUIET_SECONDS:
+            return samples
+        time.sleep(0.2)
+    raise SystemExit(f"the daemon did not finish its work within {timeout:.0f}s")
+
+
+def quantile(buckets: list[tuple[float, float]], fraction: float) -> float:
+    """A quantile from cumulative (upper bound, count) buckets, interpolated linearly within its bucket."""
+    count = buckets[-1][1]
+    rank, lower, below = fraction * count, 0.0, 0.0
+    for bound, cumulative in buckets:
+        if cumulative >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = cumulative - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, cumulative
+    return lower
+
+
+def freshness_buckets(before: Samples, after: Samples) -> list[tuple[float, float]]:
+    def read(samples: Samples) -> dict[float, float]:
+        return {
+            float(dict(labels)["le"]): value
+            for (name, labels), value in samples.items()
+            if name == "graphdex_freshness_seconds_bucket"
+        }
+
+    old, new = read(before), read(after)
+    return sorted((bound, count - old.get(bound, 0.0)) for bound, count in new.items())
+
+
+def paced(rate: float, seconds: float, send: Callable[[int], None]) -> int:
+    """Call ``send(n)`` for n = 0, 1, ... at ``rate`` per second for ``seconds``; returns how many were sent."""
+    started, sent = time.monotonic(), 0
+    while (elapsed := time.monotonic() - started) < seconds:
+        due = int(elapsed * rate)
+        while sent < due:
+            send(sent)
+            sent += 1
+        time.sleep(0.005)
+    return sent
