@@ -35,12 +35,15 @@ _EPSILON = 1e-6
 
 
 class AdjustableRateLimiter(RequestRateLimiter):
-    """A ``RequestRateLimiter`` with a burst of one request and a rate that may change at any time.
+    """The fetcher's ``RequestRateLimiter`` with a rate that may change at any time: requests are spaced
+    ``1 / rate`` apart (a burst of one after a pause).
 
-    Unlike the base class, a waiting caller does not keep a token reserved at the rate of the moment
-    it arrived: it naps at most ``NAP`` seconds at a time and takes a token only when one is there at
-    the current rate, so that lowering the rate holds back every request not yet sent at once (with
-    many fetch threads waiting, reservations at the old rate would keep the old rate going for seconds).
+    Each request gets a due time, one interval after the previous one's (or now), and sleeps until it.
+    Only one request at a time holds a due time in the future; the others nap (at most ``NAP`` seconds)
+    until they can take the next one, so that a new rate applies to every request not yet given a due
+    time: lowering the rate holds back at once all the fetch threads waiting (with reservations made in
+    advance, as the base class does, the old rate would go on for as long as they had queued up).
+    Because due times follow one another exactly, a thread waking up late loses no rate.
     """
 
     NAP = 0.1
@@ -53,30 +56,40 @@ class AdjustableRateLimiter(RequestRateLimiter):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(rate, burst=1.0, clock=clock, sleep=sleep)
+        self._last_due = -math.inf
+
+    def reserve(self) -> float:
+        """Take the next due time, however far ahead; return the seconds until it."""
+        with self._lock:
+            return self._take(self._clock())
 
     def acquire(self) -> float:
-        """Wait until a token is there at the current rate and take it; return the seconds waited."""
+        """Wait until this request is due (at the rate in force when it got its due time)."""
         started = self._clock()
         while True:
             with self._lock:
                 now = self._clock()
-                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                if self._tokens >= 1.0 - _EPSILON:  # clock readings are floats: a token due now is there
-                    self._tokens -= 1.0
-                    return now - started
-                wait = (1.0 - self._tokens) / self.rate
-            self._sleep(min(wait, self.NAP))
+                interval = 1.0 / self.rate
+                ahead = self._last_due + interval - now
+                if ahead <= interval + _EPSILON:
+                    wait = self._take(now)
+                    break
+            self._sleep(min(ahead - interval, self.NAP))
+        if wait > 0:
+            self._sleep(wait)
+        return self._clock() - started
 
     def set_rate(self, rate: float) -> None:
-        """Use ``rate`` requests per second from now on (tokens earned so far keep the old rate)."""
+        """Use ``rate`` requests per second for every request not given a due time yet."""
         if rate <= 0:
             raise ValueError("a rate limit is a positive number of requests per second")
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
             self.rate = rate
+
+    def _take(self, now: float) -> float:
+        due = max(now, self._last_due + 1.0 / self.rate)
+        self._last_due = due
+        return due - now
 
 
 @dataclass(frozen=True)

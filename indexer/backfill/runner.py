@@ -148,12 +148,10 @@ class _BackfillRun:
     # -- set-up -------------------------------------------------------------------------------
 
     def _fetch_config(self) -> IndexConfig:
+        # More fetch threads than gateway slots: a thread rendering the last answer or handing it on is
+        # not one waiting for the next token (the transport still caps requests at the concurrency).
         fetch = self.config.fetch.model_copy(
-            update={
-                "max_in_flight": self.limits.concurrency,
-                "batch_size": self._batch_size,
-                "rate_limit": None,
-            }
+            update={"max_in_flight": self._fetches_in_flight, "batch_size": self._batch_size, "rate_limit": None}
         )
         return self.config.model_copy(update={"fetch": fetch})
 

@@ -66,6 +66,18 @@ class TestAdjustableRateLimiter:
         assert limiter.acquire() == pytest.approx(0.5)
         assert limiter.rate == 2
 
+    def test_a_pause_gives_a_burst_of_one(self, clock):
+        """After ten idle seconds one request goes at once and the next waits a full interval."""
+        limiter = AdjustableRateLimiter(4, clock=clock, sleep=clock.sleep)
+        limiter.acquire()
+        clock.now += 10
+        assert [limiter.acquire(), limiter.acquire()] == [0, pytest.approx(0.25)]
+
+    def test_reserve_takes_due_times_ahead(self, clock):
+        """``reserve`` gives each caller the next due time without waiting."""
+        limiter = AdjustableRateLimiter(5, clock=clock, sleep=clock.sleep)
+        assert [limiter.reserve() for _ in range(3)] == [0, pytest.approx(0.2), pytest.approx(0.4)]
+
     def test_refuses_a_rate_of_zero(self, clock):
         """A rate must stay positive."""
         limiter = AdjustableRateLimiter(10, clock=clock, sleep=clock.sleep)
@@ -95,18 +107,14 @@ class TestAdjustableRateLimiter:
             thread.join()
         assert clock.now - start >= 39 / 200 - 1e-6
 
-    def test_lowering_the_rate_holds_back_waiting_callers_at_once(self):
-        """A caller waiting at 2/s when the rate drops to 0.5/s gets its token at the new rate: 0.1 s
-        at the old rate earned a fifth of it, the rest takes 1.6 s (a reservation would have taken 0.5 s)."""
-        clock = Clock()
-
-        def sleep(seconds: float) -> None:
-            clock.sleep(seconds)
-            limiter.set_rate(0.5)
-
-        limiter = AdjustableRateLimiter(2, clock=clock, sleep=sleep)
+    def test_lowering_the_rate_holds_back_waiting_callers_at_once(self, clock):
+        """At 2/s with one request already due in half a second, the rate drops to 0.5/s: the next caller
+        waits for that one and then two seconds (a reservation made in advance would have taken 1 s)."""
+        limiter = AdjustableRateLimiter(2, clock=clock, sleep=clock.sleep)
         limiter.acquire()
-        assert limiter.acquire() == pytest.approx(1.7)
+        assert limiter.reserve() == pytest.approx(0.5)
+        limiter.set_rate(0.5)
+        assert limiter.acquire() == pytest.approx(2.5)
 
 
 class TestLatencyWindow:
