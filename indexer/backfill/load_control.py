@@ -1,8 +1,8 @@
 """How hard a backfill may load the gateway: a hard rate, a concurrency cap, an adaptive rate, time windows.
 
-* ``AdjustableRateLimiter``: the fetcher's ``RequestRateLimiter`` (a token bucket shared by every
-  gateway request of the backfill: enumeration pages, document batches and their retries) whose rate
-  can change while it is in use. Its burst is one request, so requests are evenly spaced.
+* ``AdjustableRateLimiter``: a ``RequestRateLimiter`` (the fetcher's interface) shared by every
+  gateway request of the backfill (enumeration pages, document batches and their retries) whose rate
+  can change while it is in use. Requests are evenly spaced; a new rate applies at once.
 * ``LatencyWindow``: the gateway's answers over a sliding window (latency, failed or not).
 * ``AimdController``: adaptive mode. While the p95 latency and the error rate of the requests sent
   since the last change stay under their targets *and the rate limit is what holds the backfill
