@@ -59,10 +59,10 @@ class ConsumerLag:
         return self
 
     def close(self) -> None:
-        """Stop measuring and close the consumers; waits at most ``timeout`` for a measurement in progress
+        """Stop measuring and close the consumers; waits at most a second for a measurement in progress
         (Kafka may be the thing that is down), leaving its consumers to the process's exit if it is stuck."""
         self._stop.set()
-        if not self._lock.acquire(timeout=self._timeout):
+        if not self._lock.acquire(timeout=1.0):
             log.warning("consumer lag measurement still running at shutdown, not waiting for it")
             return
         try:

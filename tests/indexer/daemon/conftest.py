@@ -1,9 +1,9 @@
-"""Daemons over freshly provisioned demo indexes: in-process (``running_index`` on the shared local
-stack, ``start_index`` anywhere) or as ``graphdex run`` subprocesses (``daemon_process``).
+"""Daemons over freshly provisioned demo indexes: in-process (``running_index``, ``start_index``) or as
+``graphdex run`` subprocesses (``daemon_process.DaemonProcess``).
 
-``resilience_stack`` is a whole stack of its own, with fault injection on in the movies subgraph, for
-the tests that freeze its processes, make movies fail or rewrite many titles: the shared
-``local_stack`` stays as the other tests expect it.
+Every daemon test runs on ``daemon_stack``, a whole stack of its own with fault injection on in the
+movies subgraph: these tests rename, delete, freeze and fail what the seeded data set holds, which the
+tests on the shared ``local_stack`` rely on.
 """
 
 from __future__ import annotations
@@ -151,18 +151,18 @@ def start_index(
 
 
 @pytest.fixture(scope="module")
-def running_index(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
-    """A demo index on the shared local stack with its daemon running, for one test module."""
-    with start_index(local_stack, tmp_path_factory.mktemp("daemon")) as index:
+def running_index(daemon_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
+    """A demo index on the daemon tests' stack with its daemon running, for one test module."""
+    with start_index(daemon_stack, tmp_path_factory.mktemp("daemon")) as index:
         yield index
 
 
 @pytest.fixture(scope="session")
-def resilience_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """Kafka, the search server, the three subgraphs (movies with fault injection on) and the gateway,
-    for the resilience tests alone: they freeze processes, fail movies and rewrite titles."""
+def daemon_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """Kafka, the search server, the three subgraphs (movies with fault injection on) and the gateway, for
+    the daemon tests alone: they change the seeded data, freeze processes and fail movies."""
     options = StackOptions(
-        state_dir=tmp_path_factory.mktemp("resilience-stack"),
+        state_dir=tmp_path_factory.mktemp("daemon-stack"),
         ports=free_ports(),
         size=DEFAULT_SIZE,
         seed=DEFAULT_SEED,

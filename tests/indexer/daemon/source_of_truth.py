@@ -63,6 +63,14 @@ class TitleStream:
                 self.errors.append(f"{movie}: {error}")
 
 
+def existing(gateway_url: str, movie_ids: Sequence[str]) -> list[str]:
+    """The movies of ``movie_ids`` the graph still has (other tests on the same stack delete some)."""
+    query = "query($ids: [ID!]!) { movies(ids: $ids) { movieId } }"
+    body = httpx.post(gateway_url, json={"query": query, "variables": {"ids": list(movie_ids)}}, timeout=30).json()
+    assert not body.get("errors"), body["errors"]
+    return [movie["movieId"] for movie in body["data"]["movies"] if movie]
+
+
 def without_metadata(document: dict[str, Any]) -> dict[str, Any]:
     """A document without graphdex's own metadata (``graphdex.fetched_at`` differs between fetches)."""
     return {key: value for key, value in document.items() if key != METADATA_FIELD}

@@ -25,16 +25,16 @@ FAILING, OTHERS = movie_id(31), [movie_id(32), movie_id(33), movie_id(34)]
 
 
 @pytest.fixture(scope="module")
-def faulty_index(resilience_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
+def faulty_index(daemon_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
     """A demo index kept fresh by an in-process daemon whose requests give up after one retry pass."""
-    with start_index(resilience_stack, tmp_path_factory.mktemp("dlq"), QUICK_RETRIES) as index:
+    with start_index(daemon_stack, tmp_path_factory.mktemp("dlq"), QUICK_RETRIES) as index:
         yield index
 
 
 @pytest.fixture
-def faults(resilience_stack: LocalStack) -> Iterator[str]:
+def faults(daemon_stack: LocalStack) -> Iterator[str]:
     """The movies subgraph's fault-injection endpoint, cleared after the test."""
-    url = resilience_stack.endpoints.subgraph_urls["movies"].removesuffix("graphql") + "faults"
+    url = daemon_stack.endpoints.subgraph_urls["movies"].removesuffix("graphql") + "faults"
     yield url
     httpx.delete(url, timeout=10).raise_for_status()
 
@@ -54,7 +54,7 @@ def title_of(index: RunningIndex, movie: str) -> str | None:
 
 
 def test_one_failing_movie_is_dead_lettered_and_replayed_after_the_fault_clears(
-    faulty_index: RunningIndex, resilience_stack: LocalStack, faults: str
+    faulty_index: RunningIndex, daemon_stack: LocalStack, faults: str
 ):
     """The failing movie goes through the retry topic to the DLQ as a graphql_error; the others are indexed;
     after ``DELETE /faults``, ``graphdex dlq replay`` re-fetches it and the index has its new title."""
@@ -75,21 +75,21 @@ def test_one_failing_movie_is_dead_lettered_and_replayed_after_the_fault_clears(
     assert title_of(index, FAILING) == old_title
     assert index.metrics.value("graphdex_retries_total", {"index": index.name, "stage": "fetch"}) >= 1
 
-    listed = graphdex(resilience_stack, "dlq", "list", str(index.definition_path), "--json", "--id", FAILING)
+    listed = graphdex(daemon_stack, "dlq", "list", str(index.definition_path), "--json", "--id", FAILING)
     assert listed.returncode == 0, listed.stderr
     [shown] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert (shown["root_id"], shown["reason"], shown["replayed"]) == (FAILING, "graphql_error", False)
 
     httpx.delete(faults, timeout=10).raise_for_status()
-    replay = graphdex(resilience_stack, "dlq", "replay", str(index.definition_path))
+    replay = graphdex(daemon_stack, "dlq", "replay", str(index.definition_path))
     assert replay.returncode == 0, replay.stderr
     assert f"replayed Movie:{FAILING} (graphql_error)" in replay.stdout
     assert "1 dead letter(s) replayed" in replay.stdout
     eventually(lambda: title_of(index, FAILING) == f"Replayed {label} {FAILING}", timeout=15)
 
-    again = graphdex(resilience_stack, "dlq", "replay", str(index.definition_path))
+    again = graphdex(daemon_stack, "dlq", "replay", str(index.definition_path))
     assert "0 dead letter(s) replayed" in again.stdout
-    relisted = graphdex(resilience_stack, "dlq", "list", str(index.definition_path), "--json", "--id", FAILING)
+    relisted = graphdex(daemon_stack, "dlq", "list", str(index.definition_path), "--json", "--id", FAILING)
     assert json.loads(relisted.stdout.splitlines()[0])["replayed"] is True
 
 
@@ -109,7 +109,7 @@ def test_dead_letters_carry_the_request_they_failed(faulty_index: RunningIndex, 
 
 
 def test_every_letter_of_a_burst_is_listed_and_replayed(
-    faulty_index: RunningIndex, resilience_stack: LocalStack, faults: str
+    faulty_index: RunningIndex, daemon_stack: LocalStack, faults: str
 ):
     """Movies failing together are dead-lettered in one produce batch; ``dlq list`` and ``dlq replay`` see
     every one of them, not just the first of each batch."""
@@ -123,12 +123,12 @@ def test_every_letter_of_a_burst_is_listed_and_replayed(
         return {s.request.id for s in index.dead_letters() if s.request and s.request.id in failing}
 
     eventually(lambda: letters() == set(failing), timeout=20)
-    listed = graphdex(resilience_stack, "dlq", "list", str(index.definition_path), "--json")
+    listed = graphdex(daemon_stack, "dlq", "list", str(index.definition_path), "--json")
     shown = {json.loads(line)["root_id"] for line in listed.stdout.splitlines()}
     assert set(failing) <= shown
 
     httpx.delete(faults, timeout=10).raise_for_status()
-    replay = graphdex(resilience_stack, "dlq", "replay", str(index.definition_path))
+    replay = graphdex(daemon_stack, "dlq", "replay", str(index.definition_path))
     assert replay.returncode == 0, replay.stderr
     for movie in failing:
         assert f"replayed Movie:{movie} (graphql_error)" in replay.stdout

@@ -22,16 +22,16 @@ SHORT_FUSE = {"fetch": {"timeout": "1s", "attempts": 1, "breaker_threshold": 1, 
 
 
 @pytest.fixture(scope="module")
-def outage_index(resilience_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
+def outage_index(daemon_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
     """A demo index kept fresh by an in-process daemon that gives up on the gateway after one 1 s timeout."""
-    with start_index(resilience_stack, tmp_path_factory.mktemp("outage"), SHORT_FUSE) as index:
+    with start_index(daemon_stack, tmp_path_factory.mktemp("outage"), SHORT_FUSE) as index:
         yield index
 
 
 @pytest.fixture
-def frozen_talent(resilience_stack: LocalStack) -> Iterator[int]:
+def frozen_talent(daemon_stack: LocalStack) -> Iterator[int]:
     """The talent subgraph's process id; whatever the test does, it is running again afterwards."""
-    talent = resilience_stack.pids()["talent"]
+    talent = daemon_stack.pids()["talent"]
     yield talent
     os.kill(talent, signal.SIGCONT)
 

@@ -38,22 +38,22 @@ ENTITY = re.compile(r"^[A-Z][A-Za-z0-9_]*:\S+$")
 
 
 @pytest.fixture(scope="module")
-def index(resilience_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
+def index(daemon_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningIndex]:
     """A provisioned, loaded demo index; the module runs its daemon as a process."""
-    with start_index(resilience_stack, tmp_path_factory.mktemp("metrics"), SETTINGS, run_daemon=False) as made:
+    with start_index(daemon_stack, tmp_path_factory.mktemp("metrics"), SETTINGS, run_daemon=False) as made:
         yield made
 
 
 @pytest.fixture(scope="module")
-def daemon(resilience_stack: LocalStack, index: RunningIndex, tmp_path_factory: pytest.TempPathFactory):
+def daemon(daemon_stack: LocalStack, index: RunningIndex, tmp_path_factory: pytest.TempPathFactory):
     """``graphdex run --metrics-port`` for the module, after it went through every kind of event: renames,
     duplicates, a deletion, a stale and a refused document, a poison event, a failing movie and an outage."""
     process = DaemonProcess.start(
-        index.definition_path, resilience_stack, tmp_path_factory.mktemp("metrics-log") / "daemon.log"
+        index.definition_path, daemon_stack, tmp_path_factory.mktemp("metrics-log") / "daemon.log"
     )
     try:
         process.wait_until_ready()
-        exercise(index, resilience_stack, process)
+        exercise(index, daemon_stack, process)
         yield process
     finally:
         process.stop()

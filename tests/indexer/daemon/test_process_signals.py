@@ -18,7 +18,7 @@ from demo.stack import LocalStack
 from indexer.kafka.clients import build_consumer
 from tests.indexer.daemon.conftest import RunningIndex, eventually, start_index
 from tests.indexer.daemon.daemon_process import DaemonProcess
-from tests.indexer.daemon.source_of_truth import TitleStream, differences
+from tests.indexer.daemon.source_of_truth import TitleStream, differences, existing
 
 pytestmark = pytest.mark.e2e
 
@@ -27,19 +27,19 @@ SHUTDOWN_LIMIT = 10.0
 
 
 @pytest.fixture
-def index(resilience_stack: LocalStack, tmp_path: Path) -> Iterator[RunningIndex]:
+def index(daemon_stack: LocalStack, tmp_path: Path) -> Iterator[RunningIndex]:
     """A provisioned, loaded demo index with no daemon in this process: the test runs ``graphdex run``."""
-    with start_index(resilience_stack, tmp_path, run_daemon=False) as provisioned:
+    with start_index(daemon_stack, tmp_path, run_daemon=False) as provisioned:
         yield provisioned
 
 
 @pytest.fixture
-def daemons(resilience_stack: LocalStack, index: RunningIndex, tmp_path: Path) -> Iterator[Callable[[], DaemonProcess]]:
+def daemons(daemon_stack: LocalStack, index: RunningIndex, tmp_path: Path) -> Iterator[Callable[[], DaemonProcess]]:
     """Starts ``graphdex run`` processes for ``index`` (ready when returned); kills what is left after the test."""
     started: list[DaemonProcess] = []
 
     def start() -> DaemonProcess:
-        daemon = DaemonProcess.start(index.definition_path, resilience_stack, tmp_path / f"daemon-{len(started)}.log")
+        daemon = DaemonProcess.start(index.definition_path, daemon_stack, tmp_path / f"daemon-{len(started)}.log")
         started.append(daemon)
         daemon.wait_until_ready()
         return daemon
@@ -82,9 +82,10 @@ def test_sigkill_mid_stream_and_restart_leave_the_index_identical_to_the_graph(
 ):
     """Killed with SIGKILL while titles change, then restarted: every document equals a fresh fetch, and
     nothing is dead-lettered."""
-    stream = TitleStream(index.gateway_url, MOVIES, rounds=3, label=f"Crash {uuid.uuid4().hex[:6]}").start()
+    movies = existing(index.gateway_url, MOVIES)
     first = daemons()
-    eventually(lambda: indexed(first, index) >= 30, timeout=30)
+    stream = TitleStream(index.gateway_url, movies, rounds=5, label=f"Crash {uuid.uuid4().hex[:6]}").start()
+    eventually(lambda: indexed(first, index) >= 30 and stream.done >= 50, timeout=30)
     first.send(signal.SIGKILL)
     assert first.wait(10) == -signal.SIGKILL
     assert stream.done < stream.total, "the stream ended before the kill: not mid-stream"
@@ -100,11 +101,13 @@ def test_sigkill_mid_stream_and_restart_leave_the_index_identical_to_the_graph(
 def test_sigterm_drains_commits_everything_processed_and_exits_within_10s(
     index: RunningIndex, daemons: Callable[[], DaemonProcess]
 ):
-    """SIGTERM mid-stream: exit 0 within 10 s, each stage committed exactly what it processed, no delivery
-    was abandoned; a restarted daemon then brings the index to the graph's state."""
-    stream = TitleStream(index.gateway_url, MOVIES, rounds=2, label=f"Drain {uuid.uuid4().hex[:6]}").start()
+    """SIGTERM mid-stream: exit 0 within 10 s, fetch and sink committed exactly what they processed (the
+    router all but events with pending fan-outs), no delivery was abandoned; a restarted daemon then brings
+    the index to the graph's state."""
+    movies = existing(index.gateway_url, MOVIES)
     first = daemons()
-    eventually(lambda: indexed(first, index) >= 30, timeout=30)
+    stream = TitleStream(index.gateway_url, movies, rounds=3, label=f"Drain {uuid.uuid4().hex[:6]}").start()
+    eventually(lambda: indexed(first, index) >= 30 and stream.done >= 50, timeout=30)
     asked = time.monotonic()
     first.send(signal.SIGTERM)
     code = first.wait(SHUTDOWN_LIMIT + 5)
@@ -126,7 +129,11 @@ def test_sigterm_drains_commits_everything_processed_and_exits_within_10s(
         "sink": [topics.documents],
     }
     for stage, stage_topics in consumed.items():
-        assert committed_total(index, stage, stage_topics) == stopped[stage]["processed"], stage
+        committed, processed = committed_total(index, stage, stage_topics), stopped[stage]["processed"]
+        if stage == "route":  # events whose fan-out is still pending are held back on purpose: replayed later
+            assert 0 < committed <= processed
+        else:
+            assert committed == processed, stage
     assert stopped["sink"]["processed"] >= 30
 
     daemons()
