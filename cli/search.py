@@ -26,9 +26,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.app import app
+from indexer.catalogue import Catalogue, load_catalogue
 from indexer.definition import load_definition
 from indexer.es_client import build_client
-from indexer.search.catalogue import Catalogue, load_catalogue
 from indexer.search.client import SearchClient, definition_catalogue, excluded_paths
 from indexer.search.query_builder import FacetRequest
 from indexer.search.results import SearchResult, values_at

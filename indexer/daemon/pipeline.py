@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from elasticsearch import Elasticsearch
 
+from indexer.catalogue import Catalogue, parse_catalogue
 from indexer.definition import IndexDefinition
 from indexer.es_client import build_client
 from indexer.fetch.fetcher import DocumentFetcher
@@ -27,7 +28,6 @@ from indexer.route.events import EventDecoder
 from indexer.route.fanout import FanoutSchedule
 from indexer.route.reverse_lookup import ReverseLookup
 from indexer.route.stage import RouteStage
-from indexer.search.catalogue import Catalogue, parse_catalogue
 from indexer.sink.bulk_sink import BulkSink
 from indexer.sink.stage import SinkStage
 from schema_gen.artifacts import Artifacts, generate_artifacts

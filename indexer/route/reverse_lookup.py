@@ -13,7 +13,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from indexer.search.catalogue import Catalogue, CatalogueEntity
+from indexer.catalogue import Catalogue, CatalogueEntity
 from schema_gen.config import ReverseLookupSettings
 from schema_gen.errors import ArtifactError
 

@@ -4,7 +4,7 @@
 (``indexer.search.filter_parser``) or built in Python with ``F``, ``Any``, ``And``, ``Or`` and ``Not``.
 """
 
-from indexer.search.catalogue import Catalogue, CatalogueField, load_catalogue, parse_catalogue
+from indexer.catalogue import Catalogue, CatalogueField, load_catalogue, parse_catalogue
 from indexer.search.client import SearchClient
 from indexer.search.expressions import And, Any, AnyElement, Condition, Expression, F, Not, Op, Or, render
 from indexer.search.filter_parser import parse_filter

@@ -24,9 +24,9 @@ from typing import Any
 
 from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, NotFoundError, TransportError
 
+from indexer.catalogue import Catalogue, load_catalogue, parse_catalogue
 from indexer.definition import IndexDefinition, load_definition
 from indexer.es_client import build_client
-from indexer.search.catalogue import Catalogue, load_catalogue, parse_catalogue
 from indexer.search.expressions import Expression
 from indexer.search.limits import SearchLimits
 from indexer.search.query_builder import FacetRequest, QueryBuilder, SearchPlan

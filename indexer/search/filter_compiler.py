@@ -25,7 +25,7 @@ import datetime as dt
 import difflib
 from typing import Any
 
-from indexer.search.catalogue import Catalogue, CatalogueField
+from indexer.catalogue import Catalogue, CatalogueField
 from indexer.search.expressions import (
     ORDERING_OPS,
     TEXT_OPS,

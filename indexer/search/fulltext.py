@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from indexer.search.catalogue import Catalogue, CatalogueField
+from indexer.catalogue import Catalogue, CatalogueField
 from indexer.search.filter_compiler import MATCH_ALL, Query, wrap_nested
 
 _UNITS = re.compile(r'"([^"]*)"?|(\S+)')

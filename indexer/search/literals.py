@@ -11,7 +11,7 @@ import difflib
 import math
 from typing import Any
 
-from indexer.search.catalogue import NUMERIC_TYPES, CatalogueField
+from indexer.catalogue import NUMERIC_TYPES, CatalogueField
 from indexer.search.expressions import TEXT_OPS, Op, Value, render_value
 
 Query = dict[str, Any]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from indexer.search.catalogue import Catalogue, CatalogueField
+from indexer.catalogue import Catalogue, CatalogueField
 from indexer.search.cursor import decode_cursor, fingerprint
 from indexer.search.expressions import Expression, render
 from indexer.search.filter_compiler import MATCH_ALL, FieldResolver, FilterCompiler, Query, wrap_nested

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from indexer.catalogue import parse_catalogue
 from indexer.route.reverse_lookup import ReverseLookup
-from indexer.search.catalogue import parse_catalogue
 from schema_gen.config import ReverseLookupSettings
 from schema_gen.errors import ArtifactError
 

@@ -1,4 +1,5 @@
-"""A typed reader of the generated field catalogue (``<index>.fields.json``).
+"""A typed reader of the generated field catalogue (``<index>.fields.json``), shared by the daemon's
+reverse lookups and the search library.
 
 The catalogue is everything the search library knows about an index: which paths exist, how each is
 indexed, which are full text, filterable, sortable or facetable, and which objects are ``nested``.
