@@ -15,6 +15,7 @@ exactly what would go over the wire.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 import structlog
 from elastic_transport import BaseNode, HttpHeaders, Urllib3HttpNode
 from elastic_transport.client_utils import DEFAULT, DefaultType
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import ConfigError, Problem
@@ -113,3 +114,13 @@ def build_client(settings: ElasticsearchSettings, *, node_class: type[BaseNode] 
         return Elasticsearch(settings.url, **options)
     except ValueError as exc:
         raise ConfigError("invalid Elasticsearch connection settings", [Problem("elasticsearch", str(exc))]) from exc
+
+
+def server_reason(error: ApiError) -> str:
+    """The search server's own explanation of an error response (its root cause when it gives one)."""
+    info = error.info if isinstance(error.info, Mapping) else {}
+    cause = info.get("error")
+    if isinstance(cause, Mapping):
+        root = (cause.get("root_cause") or [cause])[0]
+        return str(root.get("reason") or cause.get("reason") or error.message)
+    return str(error.message)

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
+from indexer.es_client import server_reason
 from schema_gen.errors import ServiceError
 
 T = TypeVar("T")
@@ -48,16 +49,6 @@ class SearchAdmin(Protocol):
     def delete_template(self, name: str) -> None: ...
 
 
-def error_reason(error: ApiError) -> str:
-    """The server's own explanation of an error response."""
-    info = error.info if isinstance(error.info, Mapping) else {}
-    cause = info.get("error")
-    if isinstance(cause, Mapping):
-        root = (cause.get("root_cause") or [cause])[0]
-        return str(root.get("reason") or cause.get("reason") or error.message)
-    return str(error.message)
-
-
 class SearchCluster:
     """``SearchAdmin`` over an Elasticsearch client (from ``indexer.es_client.build_client``)."""
 
@@ -68,7 +59,7 @@ class SearchCluster:
         try:
             return send()
         except ApiError as exc:
-            raise ServiceError(f"the search server refused {request}: {error_reason(exc)}") from exc
+            raise ServiceError(f"the search server refused {request}: {server_reason(exc)}") from exc
         except TransportError as exc:
             raise ServiceError(f"cannot reach the search server ({request}): {exc.message}") from exc
 

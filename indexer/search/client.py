@@ -26,7 +26,7 @@ from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, NotFoundEr
 
 from indexer.catalogue import Catalogue, load_catalogue, parse_catalogue
 from indexer.definition import IndexDefinition, load_definition
-from indexer.es_client import build_client
+from indexer.es_client import build_client, server_reason
 from indexer.search.expressions import Expression
 from indexer.search.limits import SearchLimits
 from indexer.search.query_builder import FacetRequest, QueryBuilder, SearchPlan
@@ -150,9 +150,9 @@ class SearchClient:
         try:
             response = client.search(index=self.index, body=body)
         except NotFoundError as exc:
-            raise ServiceError(f"search index {self.index} does not exist: {_reason(exc)}") from exc
+            raise ServiceError(f"search index {self.index} does not exist: {server_reason(exc)}") from exc
         except ApiError as exc:
-            raise ServiceError(f"the search server refused the search on {self.index}: {_reason(exc)}") from exc
+            raise ServiceError(f"the search server refused the search on {self.index}: {server_reason(exc)}") from exc
         except ConnectionTimeout as exc:
             raise ServiceError(f"the search on {self.index} took longer than {self.limits.timeout:g}s") from exc
         except TransportError as exc:
@@ -177,13 +177,3 @@ def definition_catalogue(definition: IndexDefinition) -> Catalogue:
 def excluded_paths(config: IndexConfig) -> list[str]:
     """Paths the definition leaves out of the index, so that searches on them say why they fail."""
     return [path for path, options in config.fields.items() if options.exclude]
-
-
-def _reason(error: ApiError) -> str:
-    """The server's own explanation of an error response."""
-    info = error.info if isinstance(error.info, Mapping) else {}
-    cause = info.get("error")
-    if isinstance(cause, Mapping):
-        root = (cause.get("root_cause") or [cause])[0]
-        return str(root.get("reason") or cause.get("reason") or error.message)
-    return str(error.message)
