@@ -7,6 +7,7 @@ import asyncio
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NewType, TypeVar
@@ -19,7 +20,7 @@ from strawberry.types import ExecutionContext
 
 from demo.data.records import Genre, ProductionStatus, Role
 from demo.seed import format_instant
-from demo.subgraphs.store import CapturedStore, Transaction
+from demo.subgraphs.store import CapturedStore, Table, Transaction
 from schema_gen.errors import ServiceError
 
 T = TypeVar("T")
@@ -157,3 +158,41 @@ class SubgraphSchema(strawberry.federation.Schema):
                 log.warning("graphql error", message=error.message, path=error.path)
             else:
                 log.error("graphql resolver failed", path=error.path, exc_info=cause)
+
+
+async def create_row(
+    store: CapturedStore, table: Table, key: str, kind: str, id_prefix: str, columns: dict[str, Any]
+) -> dict[str, Any]:
+    """Insert a row (op c), generating its key when the input has none; CONFLICT if it exists."""
+    columns = {**columns, key: columns.get(key) or f"{id_prefix}-{uuid.uuid4().hex[:12]}"}
+
+    def create(tx: Transaction) -> dict[str, Any]:
+        if tx.get(table, columns) is not None:
+            raise client_error(f"{kind} {columns[key]} already exists", "CONFLICT")
+        return tx.insert(table, {**columns, "updatedAt": instant_of(tx.ts_ms)})
+
+    return await write(store, create)
+
+
+async def update_row(
+    store: CapturedStore, table: Table, key: str, kind: str, entity_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Change some columns of a row (op u) and its updatedAt; NOT_FOUND if it does not exist."""
+
+    def update(tx: Transaction) -> dict[str, Any]:
+        after = tx.update(table, {key: entity_id}, {**changes, "updatedAt": instant_of(tx.ts_ms)})
+        if after is None:
+            raise not_found(kind, entity_id)
+        return after
+
+    return await write(store, update)
+
+
+async def delete_row(store: CapturedStore, table: Table, key: str, kind: str, entity_id: str) -> None:
+    """Delete a row (op d plus a tombstone); NOT_FOUND if it does not exist."""
+
+    def delete(tx: Transaction) -> None:
+        if tx.delete(table, {key: entity_id}) is None:
+            raise not_found(kind, entity_id)
+
+    await write(store, delete)

@@ -11,7 +11,6 @@ wherever they are resolved (``movies``, ``movie``, entity references) until ``DE
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from demo.subgraphs.common_schema import (
     SubgraphSchema,
     check_ids,
     client_error,
+    create_row,
     from_json,
     id_page,
     in_request_order,
@@ -37,6 +37,7 @@ from demo.subgraphs.common_schema import (
     rows_by_key,
     schema_config,
     to_json,
+    update_row,
     write,
 )
 from demo.subgraphs.faults import EntityFaults, FaultInjection
@@ -259,26 +260,12 @@ class Mutation:
     @strawberry.mutation(description="Create a movie (captured as op c on demo.movies.movies).")
     async def create_movie(self, info: Info, input: MovieInput) -> Movie:
         columns = _columns(vars(input))
-        columns["movieId"] = columns.get("movieId") or f"movie-{uuid.uuid4().hex[:12]}"
-
-        def create(tx: Transaction) -> dict[str, Any]:
-            if tx.get(MOVIES, columns) is not None:
-                raise client_error(f"movie {columns['movieId']} already exists", "CONFLICT")
-            return tx.insert(MOVIES, {**columns, "updatedAt": instant_of(tx.ts_ms)})
-
-        return Movie.from_row(await write(info.context.store, create))
+        return Movie.from_row(await create_row(info.context.store, MOVIES, "movieId", "movie", "movie", columns))
 
     @strawberry.mutation(description="Change some fields of a movie.")
     async def update_movie(self, info: Info, movie_id: strawberry.ID, input: MovieUpdate) -> Movie:
         changes = _columns(vars(input))
-
-        def update(tx: Transaction) -> dict[str, Any]:
-            after = tx.update(MOVIES, {"movieId": movie_id}, {**changes, "updatedAt": instant_of(tx.ts_ms)})
-            if after is None:
-                raise not_found("movie", movie_id)
-            return after
-
-        return Movie.from_row(await write(info.context.store, update))
+        return Movie.from_row(await update_row(info.context.store, MOVIES, "movieId", "movie", movie_id, changes))
 
     @strawberry.mutation(description="Delete a movie and its credits (each captured as op d plus a tombstone).")
     async def delete_movie(self, info: Info, movie_id: strawberry.ID) -> strawberry.ID:

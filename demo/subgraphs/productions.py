@@ -6,7 +6,6 @@ Run: ``python -m demo.subgraphs.productions --host H --port P --db PATH --kafka 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +20,18 @@ from demo.subgraphs.common_schema import (
     SubgraphSchema,
     check_ids,
     client_error,
+    create_row,
+    delete_row,
     from_json,
     id_page,
     in_request_order,
-    instant_of,
-    not_found,
     rows_by_key,
     schema_config,
     to_json,
-    write,
+    update_row,
 )
 from demo.subgraphs.service import SubgraphDefinition, command_line
-from demo.subgraphs.store import CapturedStore, Table, Transaction
+from demo.subgraphs.store import CapturedStore, Table
 
 PRODUCTIONS = Table(
     "productions",
@@ -200,34 +199,20 @@ class Mutation:
     @strawberry.mutation(description="Create a production (captured as op c).")
     async def create_production(self, info: Info, input: ProductionInput) -> Production:
         columns = _columns(vars(input))
-        columns["ptpId"] = columns.get("ptpId") or f"ptp-{uuid.uuid4().hex[:12]}"
-
-        def create(tx: Transaction) -> dict[str, Any]:
-            if tx.get(PRODUCTIONS, columns) is not None:
-                raise client_error(f"production {columns['ptpId']} already exists", "CONFLICT")
-            return tx.insert(PRODUCTIONS, {**columns, "updatedAt": instant_of(tx.ts_ms)})
-
-        return Production.from_row(await write(info.context.store, create))
+        return Production.from_row(
+            await create_row(info.context.store, PRODUCTIONS, "ptpId", "production", "ptp", columns)
+        )
 
     @strawberry.mutation(description="Change some fields of a production (captured as op u).")
     async def update_production(self, info: Info, ptp_id: strawberry.ID, input: ProductionUpdate) -> Production:
         changes = _columns(vars(input))
-
-        def update(tx: Transaction) -> dict[str, Any]:
-            after = tx.update(PRODUCTIONS, {"ptpId": ptp_id}, {**changes, "updatedAt": instant_of(tx.ts_ms)})
-            if after is None:
-                raise not_found("production", ptp_id)
-            return after
-
-        return Production.from_row(await write(info.context.store, update))
+        return Production.from_row(
+            await update_row(info.context.store, PRODUCTIONS, "ptpId", "production", ptp_id, changes)
+        )
 
     @strawberry.mutation(description="Delete a production (captured as op d plus a tombstone).")
     async def delete_production(self, info: Info, ptp_id: strawberry.ID) -> strawberry.ID:
-        def delete(tx: Transaction) -> None:
-            if tx.delete(PRODUCTIONS, {"ptpId": ptp_id}) is None:
-                raise not_found("production", ptp_id)
-
-        await write(info.context.store, delete)
+        await delete_row(info.context.store, PRODUCTIONS, "ptpId", "production", ptp_id)
         return ptp_id
 
 

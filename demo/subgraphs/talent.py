@@ -6,7 +6,6 @@ Run: ``python -m demo.subgraphs.talent --host H --port P --db PATH --kafka BOOTS
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,18 +20,18 @@ from demo.subgraphs.common_schema import (
     SubgraphSchema,
     check_ids,
     client_error,
+    create_row,
+    delete_row,
     from_json,
     id_page,
     in_request_order,
-    instant_of,
-    not_found,
     rows_by_key,
     schema_config,
     to_json,
-    write,
+    update_row,
 )
 from demo.subgraphs.service import SubgraphDefinition, command_line
-from demo.subgraphs.store import CapturedStore, Table, Transaction
+from demo.subgraphs.store import CapturedStore, Table
 
 TALENT = Table(
     "talent", ("talentId",), ("talentId", "name", "alternateNames", "roles", "agency", "country", "updatedAt")
@@ -167,34 +166,16 @@ class Mutation:
     @strawberry.mutation(description="Create a person (captured as op c).")
     async def create_talent(self, info: Info, input: TalentInput) -> Talent:
         columns = _columns(vars(input))
-        columns["talentId"] = columns.get("talentId") or f"talent-{uuid.uuid4().hex[:12]}"
-
-        def create(tx: Transaction) -> dict[str, Any]:
-            if tx.get(TALENT, columns) is not None:
-                raise client_error(f"talent {columns['talentId']} already exists", "CONFLICT")
-            return tx.insert(TALENT, {**columns, "updatedAt": instant_of(tx.ts_ms)})
-
-        return Talent.from_row(await write(info.context.store, create))
+        return Talent.from_row(await create_row(info.context.store, TALENT, "talentId", "talent", "talent", columns))
 
     @strawberry.mutation(description="Change some fields of a person (captured as op u).")
     async def update_talent(self, info: Info, talent_id: strawberry.ID, input: TalentUpdate) -> Talent:
         changes = _columns(vars(input))
-
-        def update(tx: Transaction) -> dict[str, Any]:
-            after = tx.update(TALENT, {"talentId": talent_id}, {**changes, "updatedAt": instant_of(tx.ts_ms)})
-            if after is None:
-                raise not_found("talent", talent_id)
-            return after
-
-        return Talent.from_row(await write(info.context.store, update))
+        return Talent.from_row(await update_row(info.context.store, TALENT, "talentId", "talent", talent_id, changes))
 
     @strawberry.mutation(description="Delete a person (captured as op d plus a tombstone).")
     async def delete_talent(self, info: Info, talent_id: strawberry.ID) -> strawberry.ID:
-        def delete(tx: Transaction) -> None:
-            if tx.delete(TALENT, {"talentId": talent_id}) is None:
-                raise not_found("talent", talent_id)
-
-        await write(info.context.store, delete)
+        await delete_row(info.context.store, TALENT, "talentId", "talent", talent_id)
         return talent_id
 
 
