@@ -189,8 +189,14 @@ class KafkaSettings(_Section):
     """How long a silent stage process keeps its partitions; a few seconds on the local stack."""
     max_poll_interval: Duration = 300.0
     """Longest one batch may take before the group considers the process stuck."""
+    fetch_wait_max: Duration = Field(default=0.1, gt=0, le=30)
+    """Longest a consumer's fetch request waits at the broker for data (``fetch.wait.max.ms``). Kafka
+    answers as soon as data arrives, but some brokers (Tansu) hold every fetch this long: it is then a
+    floor under each hop's latency. Short: an idle consumer sends a few more fetch requests."""
 
-    _durations = field_validator("session_timeout", "max_poll_interval", mode="before")(parse_duration)
+    _durations = field_validator("session_timeout", "max_poll_interval", "fetch_wait_max", mode="before")(
+        parse_duration
+    )
     _empty = field_validator("schema_registry_url", "sasl_mechanism", "ssl_ca_location", mode="before")(empty_to_none)
 
     @model_validator(mode="after")
@@ -209,7 +215,9 @@ class FetchSettings(_Section):
     max_in_flight: int = Field(default=4, ge=1)
     rate_limit: float | None = Field(default=None, gt=0)
     """Gateway requests per second shared by every fetch of this process; none by default."""
-    coalesce_window: Duration = 0.2
+    coalesce_window: Duration = 0.05
+    """After the first request of a batch, how long more may join it (and duplicates merge). Under load
+    batches fill while the previous one is fetched, so a short window costs no batching."""
     timeout: Duration = 10.0
     attempts: int = Field(default=3, ge=1)
     """Immediate attempts per request (backoff with jitter) before the retry topic takes over."""
@@ -231,7 +239,9 @@ class SinkSettings(_Section):
 
     max_actions: int = Field(default=500, ge=1)
     max_bytes: int = Field(default=5_000_000, ge=1)
-    max_wait: Duration = 0.5
+    max_wait: Duration = 0.1
+    """After the first document of a bulk request, how long more may join it; under load bulks fill
+    while the previous one is written."""
     refresh: bool = False
     """Refresh after each bulk request (tests and demos only)."""
 

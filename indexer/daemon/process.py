@@ -145,13 +145,14 @@ class Daemon:
         config = pipeline.definition.config
         topics = pipeline.topics
         timings = GroupTimings.from_settings(config.kafka)
-        # The poll window is each stage's batching window: coalescing for fetch, bulk size for sink.
+        # Each stage's batching window: coalescing for fetch, bulk size for sink. The router takes what
+        # is ready: its fan-outs wait ``reverse_lookup.fanout_delay`` anyway.
         fetch_settings = replace(
             self._settings,
             batch_size=config.fetch.batch_size * config.fetch.max_in_flight,
-            poll_timeout=config.fetch.coalesce_window,
+            linger=config.fetch.coalesce_window,
         )
-        sink_settings = replace(self._settings, batch_size=config.sink.max_actions, poll_timeout=config.sink.max_wait)
+        sink_settings = replace(self._settings, batch_size=config.sink.max_actions, linger=config.sink.max_wait)
 
         def worker(
             name: str, process: object, group: str, subscribed: list[str], settings: RunnerSettings, **hooks: object

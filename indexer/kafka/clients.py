@@ -116,6 +116,7 @@ def consumer_config(kafka: KafkaSettings, group_id: str, timings: GroupTimings |
         "heartbeat.interval.ms": timings.heartbeat_interval_ms,
         "max.poll.interval.ms": timings.max_poll_interval_ms,
         "enable.partition.eof": False,
+        "fetch.wait.max.ms": round(kafka.fetch_wait_max * 1000),
         **BOUNDED_PREFETCH,
     }
     return config | dict(kafka.extra)

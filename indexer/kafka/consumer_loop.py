@@ -1,12 +1,18 @@
 """``StageRunner``: the Kafka adapter around one stage's ``process(records) -> ProcessResult``.
 
-One loop iteration: consume a batch (up to ``batch_size`` records, waiting at most ``poll_timeout``),
-hand it to the stage, produce the records the stage returned, wait until Kafka acknowledged them,
-and only then store the batch's offsets. (A stage that produces on its own instead of returning
-records waits for its own ``DeliveryBatch`` before it returns.) Stored offsets are committed on a
-checkpoint (``commit_interval`` seconds or ``commit_every`` records), when partitions are revoked,
-and on exit. So every offset committed is behind work that is done: after a crash, at most the
-uncommitted records are processed again (at-least-once), and none is ever skipped.
+One loop iteration: consume a batch, hand it to the stage, produce the records the stage returned,
+wait until Kafka acknowledged them, and only then store the batch's offsets. (A stage that produces
+on its own instead of returning records waits for its own ``DeliveryBatch`` before it returns.)
+Stored offsets are committed on a checkpoint (``commit_interval`` seconds or ``commit_every``
+records), when partitions are revoked, and on exit. So every offset committed is behind work that
+is done: after a crash, at most the uncommitted records are processed again (at-least-once), and
+none is ever skipped.
+
+Batching: a batch is whatever is ready, up to ``batch_size`` records. The runner waits (at most
+``poll_timeout``) only for the first record; then it takes what the client has already fetched and
+waits at most ``linger`` more for the batch to fill. So a record arriving at a quiet stage is handed
+on at once, and under load batches grow by themselves: records pile up while the stage processes the
+previous batch (a bulk request, a gateway fetch), and the next poll takes them all.
 
 Backpressure: a stage that cannot take more right now (the search server answers 429, the gateway is
 down, a retry is not due yet) raises or returns ``Backpressure(retry_after, processed=k)``. The first
@@ -94,7 +100,9 @@ HeldOffsets = Callable[[], Mapping[Partition, int]]
 class RunnerSettings:
     batch_size: int = 500
     poll_timeout: float = 0.5
-    """Longest wait for a batch to fill; also how quickly a stop request is noticed when idle."""
+    """Longest wait for a first record; also how quickly a stop request is noticed when idle."""
+    linger: float = 0.0
+    """After the first record, how long a batch may wait to fill up (the stage's batching window)."""
     commit_interval: float = 5.0
     commit_every: int = 10_000
     shutdown_timeout: float = 10.0
@@ -213,7 +221,7 @@ class StageRunner:
         self._resume_if_due()
         if self._paused:
             wait = max(0.0, min(wait, min(self._paused.values()) - time.monotonic()))
-        messages = self._consumer.consume(num_messages=wanted, timeout=wait)
+        messages = self._consume(wanted, wait)
         batch = [_record(message) for message in messages if not self._is_error(message)]
         early = [record for record in batch if (record.topic, record.partition) in self._paused]
         if early:  # fetched before their partition's pause took effect: read them again after it
@@ -249,6 +257,20 @@ class StageRunner:
             self.summary.backpressure_pauses += 1
             only_waiting = pressure.only_waiting_partitions
             self._pause_and_rewind(batch[done:], pressure.retry_after, str(pressure), only_waiting=only_waiting)
+
+    def _consume(self, wanted: int, wait: float) -> list[Message]:
+        """Up to ``wanted`` messages: what is ready now, else the first to arrive within ``wait``; then
+        whatever else arrives within ``linger``."""
+        messages = self._consumer.consume(num_messages=wanted, timeout=0)
+        if not messages:
+            messages = self._consumer.consume(num_messages=1, timeout=wait)
+            if not messages:
+                return []
+        messages = list(messages)
+        if len(messages) < wanted:
+            more = self._consumer.consume(num_messages=wanted - len(messages), timeout=self._settings.linger)
+            messages.extend(more)
+        return messages
 
     def _acknowledged(self, outgoing: Sequence[OutgoingRecord]) -> bool:
         """Produce ``outgoing`` and wait until Kafka acknowledged all of it; False when it did not."""

@@ -70,6 +70,15 @@ def test_consumer_prefetch_is_bounded_unless_extra_says_otherwise():
     build_consumer(index_config().kafka, "g").close()  # librdkafka accepts the settings
 
 
+def test_broker_fetch_wait_comes_from_the_kafka_section():
+    """kafka.fetch_wait_max bounds how long a fetch waits at the broker: 100 ms unless configured."""
+    assert consumer_config(index_config().kafka, "g")["fetch.wait.max.ms"] == 100
+    assert consumer_config(index_config(fetch_wait_max="20ms").kafka, "g")["fetch.wait.max.ms"] == 20
+    with pytest.raises(ConfigError) as caught:
+        index_config(fetch_wait_max="0s")
+    assert "kafka.fetch_wait_max" in str(caught.value)
+
+
 def test_producer_is_idempotent():
     """Producers are idempotent with acks=all."""
     config = producer_config(index_config().kafka)

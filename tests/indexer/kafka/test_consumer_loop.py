@@ -9,7 +9,7 @@ import pytest
 from indexer.kafka.consumer_loop import Backpressure, ProcessResult, RunnerSettings, StageRunner
 from indexer.messages import OutgoingRecord, Record
 from schema_gen.errors import GatewayUnavailable
-from tests.indexer.kafka.in_memory_consumer import InMemoryConsumer
+from tests.indexer.kafka.in_memory_consumer import InMemoryConsumer, InMemoryMessage
 
 FAST = RunnerSettings(batch_size=4, poll_timeout=0.01, commit_interval=60, commit_every=1000)
 
@@ -288,3 +288,35 @@ def test_a_waiting_partition_pauses_alone():
     assert seen.count(b"0-1") == 1  # the waiting record is not delivered again while its partition waits
     assert seen.count(b"1-1") == 2  # it came after the waiting record: rewound, delivered again at once
     assert b"0-2" not in seen
+
+
+class ArrivingConsumer(InMemoryConsumer):
+    """Records each consume call; ``arrivals[n]`` are appended to partition 0 just before call ``n``."""
+
+    def __init__(self, arrivals: dict[int, list[bytes]]) -> None:
+        super().__init__({("req", 0): []})
+        self.arrivals = arrivals
+        self.calls: list[tuple[int, float]] = []
+
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[InMemoryMessage]:
+        self.log[("req", 0)] += self.arrivals.get(len(self.calls), [])
+        self.calls.append((num_messages, timeout))
+        return super().consume(num_messages, timeout)
+
+
+def test_a_record_reaching_a_quiet_stage_is_handed_on_at_once():
+    """Nothing ready: the runner waits only for the first record, then takes it without lingering."""
+    consumer, stage = ArrivingConsumer({1: [b"a"]}), RecordingStage()
+    settings = RunnerSettings(batch_size=4, poll_timeout=0.3, linger=0.0)
+    StageRunner(stage.process, consumer=consumer, topics=["req"], settings=settings).run(max_messages=1)
+    assert [[record.value for record in call] for call in stage.calls] == [[b"a"]]
+    assert consumer.calls[:2] == [(1, 0), (1, 0.3)]
+
+
+def test_records_arriving_within_the_linger_join_the_batch():
+    """After the first record the batch may fill for ``linger`` seconds; what is ready is taken at once."""
+    consumer, stage = ArrivingConsumer({0: [b"a", b"b"], 1: [b"c", b"d", b"e"]}), RecordingStage()
+    settings = RunnerSettings(batch_size=4, poll_timeout=0.3, linger=0.05)
+    StageRunner(stage.process, consumer=consumer, topics=["req"], settings=settings).run(max_messages=5)
+    assert [[record.value for record in call] for call in stage.calls] == [[b"a", b"b", b"c", b"d"], [b"e"]]
+    assert consumer.calls[:2] == [(4, 0), (2, 0.05)]
