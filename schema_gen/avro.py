@@ -16,8 +16,9 @@ A string keeps every value, reads and writes under both old and new schemas, and
 ``keyword`` the index template uses for enums.
 
 graphdex adds one field of its own beyond the selection, ``graphdex`` (``METADATA_FIELD``), a
-nullable record with ``default: null`` holding the fetch time, so records written without it (or read
-by a consumer that predates it) stay valid.
+nullable record with ``default: null`` holding the fetch time and the digest of the document's
+content, so records written without it (or read by a consumer that predates it) stay valid; each of
+its fields is nullable with a null default for the same reason.
 """
 
 from __future__ import annotations
@@ -241,7 +242,18 @@ def _metadata_field() -> dict[str, Any]:
         "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}],
         "default": None,
     }
-    record = {"type": "record", "name": METADATA_RECORD, "doc": "Added by graphdex.", "fields": [fetched_at]}
+    content_hash = {
+        "name": "content_hash",
+        "doc": "Digest of the document without this record: equal digests, equal content.",
+        "type": ["null", "string"],
+        "default": None,
+    }
+    record = {
+        "type": "record",
+        "name": METADATA_RECORD,
+        "doc": "Added by graphdex.",
+        "fields": [fetched_at, content_hash],
+    }
     return {"name": METADATA_FIELD, "doc": "Added by graphdex.", "type": ["null", record], "default": None}
 
 

@@ -254,7 +254,14 @@ def analysis_settings(config: IndexConfig) -> dict[str, Any]:
 
 def metadata_mapping() -> dict[str, Any]:
     """Mapping of the ``graphdex`` metadata record every document carries (see ``schema_gen.avro``)."""
-    return {"type": "object", "properties": {"fetched_at": {"type": "date"}}}
+    return {
+        "type": "object",
+        "properties": {
+            "fetched_at": {"type": "date"},
+            # Read back by the sink (to skip rewriting unchanged documents), never searched.
+            "content_hash": {"type": "keyword", "index": False, "doc_values": False},
+        },
+    }
 
 
 def index_template(model: DocumentModel, config: IndexConfig) -> dict[str, Any]:

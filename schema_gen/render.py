@@ -9,10 +9,15 @@ stay strings (an unknown value is kept: see ``schema_gen.avro``). Every document
 against the Avro schema; whatever does not fit raises ``DocumentError`` naming the document and
 every bad path (``talent[3].name: expected string, got 12``); as a last check each document is
 serialized with the Avro schema.
+
+Each document's metadata carries ``content_hash`` (``content_digest``): a digest of everything but the
+metadata, so two fetches of an unchanged entity have the same digest whatever their fetch times, and
+the sink can leave a document the index already holds alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -258,6 +263,13 @@ def _error_location(error: Any) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
 
 
+def content_digest(source: dict[str, Any]) -> str:
+    """A 128-bit digest (hex) of a document's content: its canonical JSON without graphdex's metadata."""
+    content = {key: value for key, value in source.items() if key != METADATA_FIELD}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
 class DocumentRenderer:
     """Renders the responses of one index's query into documents that fit its Avro schema."""
 
@@ -323,7 +335,10 @@ class DocumentRenderer:
         what = f"document {self._model.root_type}:{id}"
         if problems:
             raise DocumentError(f"{what} does not fit the index model", problems)
-        source[METADATA_FIELD] = {"fetched_at": _epoch_millis(fetched_at or datetime.now(UTC))}
+        source[METADATA_FIELD] = {
+            "fetched_at": _epoch_millis(fetched_at or datetime.now(UTC)),
+            "content_hash": content_digest(source),
+        }
         try:
             fastavro.schemaless_writer(io.BytesIO(), self.parsed_schema, source)
         except (TypeError, ValueError, OverflowError, KeyError) as error:

@@ -179,6 +179,12 @@ def test_metadata_field_has_a_default(movie_schema):
     metadata = _field(movie_schema, METADATA_FIELD)
     assert metadata["default"] is None
     assert _field(metadata["type"][1], "fetched_at")["default"] is None
+    assert _field(metadata["type"][1], "content_hash") == {
+        "name": "content_hash",
+        "doc": "Digest of the document without this record: equal digests, equal content.",
+        "type": ["null", "string"],
+        "default": None,
+    }
 
 
 def test_top_level_field_named_like_the_metadata_is_rejected():

@@ -199,7 +199,10 @@ def test_scalar_index_type_from_config():
 
 def test_metadata_is_mapped(movie_template):
     """The ``graphdex`` metadata record is in the mapping, so strict mapping accepts it."""
-    assert _properties(movie_template)["graphdex"]["properties"]["fetched_at"] == {"type": "date"}
+    assert _properties(movie_template)["graphdex"]["properties"] == {
+        "fetched_at": {"type": "date"},
+        "content_hash": {"type": "keyword", "index": False, "doc_values": False},
+    }
 
 
 def test_object_options_on_nested_objects():

@@ -10,7 +10,7 @@ import fastavro
 import pytest
 
 from schema_gen.errors import DocumentError
-from schema_gen.render import DocumentRenderer
+from schema_gen.render import DocumentRenderer, content_digest
 from tests.schema_gen.generator_models import make_config, make_model, movie_entity, movie_model, scalar
 
 FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -41,7 +41,18 @@ def test_document_keeps_only_model_fields_in_schema_order(renderer):
     assert source["rights"] is None
     assert source["featured"]["episodes"] is None
     assert list(source) == [field["name"] for field in renderer.avro_schema["fields"]]
-    assert source["graphdex"] == {"fetched_at": FETCHED_MS}
+    assert source["graphdex"] == {"fetched_at": FETCHED_MS, "content_hash": content_digest(source)}
+
+
+def test_content_hash_follows_the_content_not_the_fetch_time(renderer):
+    """Two fetches of an unchanged entity share a digest; any change of content changes it."""
+    first = _render(renderer)
+    later = renderer.render_entity(movie_entity(), "m1", fetched_at=datetime(2025, 1, 1, tzinfo=UTC))
+    renamed = _render(renderer, title="Another title")
+    assert first["graphdex"]["fetched_at"] != later["graphdex"]["fetched_at"]
+    assert first["graphdex"]["content_hash"] == later["graphdex"]["content_hash"]
+    assert renamed["graphdex"]["content_hash"] != first["graphdex"]["content_hash"]
+    assert len(first["graphdex"]["content_hash"]) == 32
 
 
 def test_single_object_and_aliased_roots(renderer):
