@@ -2,7 +2,9 @@
 
 ``ProvisionTargets`` bundles the search cluster, the Kafka admin client and the schema registry (None
 without ``kafka.schema_registry_url``); ``read_only`` gives the same targets behind the dry-run
-wrappers. ``plan_index`` reads everything a plan needs and never writes.
+wrappers. ``read_provisioned`` reads everything a plan needs and never writes; ``plan_index`` plans
+from it. The daemon's start-up check (``indexer.daemon.preflight``) makes the same reads, so both judge
+the same facts.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from typing import Any
 
 from indexer.es_client import build_client
 from indexer.kafka.clients import build_admin, build_schema_registry
-from indexer.kafka.topics import plan_topics
+from indexer.kafka.topics import TopicPlan, plan_topics
 from indexer.provision.desired import DesiredIndex
 from indexer.provision.dry_run import DryRunRegistry, DryRunSearchCluster, DryRunTopicAdmin, Journal
-from indexer.provision.observed import observe_index
+from indexer.provision.observed import ObservedIndex, observe_index
 from indexer.provision.planner import ProvisionPlan, plan_changes
-from indexer.provision.registry import SubjectRegistry, plan_subject
+from indexer.provision.registry import SubjectPlan, SubjectRegistry, plan_subject
 from indexer.provision.search_cluster import SearchAdmin, SearchCluster
 from schema_gen.config import IndexConfig
 
@@ -51,11 +53,28 @@ class ProvisionTargets:
         )
 
 
-def plan_index(desired: DesiredIndex, targets: ProvisionTargets, *, now: datetime, grace: timedelta) -> ProvisionPlan:
-    """Read the cluster, the topics and the subject; the plan that makes them match ``desired``."""
+@dataclass(frozen=True)
+class ProvisionedState:
+    """What the servers hold for one index, compared with what it wants where a comparison is a read."""
+
+    observed: ObservedIndex
+    topics: TopicPlan
+    """The topic changes an apply would make (missing topics, configs) and the drift it leaves."""
+    subject: SubjectPlan | None
+    """None without a registry (or without ``kafka.schema_registry_url``)."""
+
+
+def read_provisioned(desired: DesiredIndex, targets: ProvisionTargets) -> ProvisionedState:
+    """Read the cluster, the topics and the subject of ``desired``'s index; never writes."""
     observed = observe_index(targets.cluster, desired.names)
     topics = plan_topics(targets.admin, desired.topics)
     subject = None
     if desired.subject is not None and targets.registry is not None:
         subject = plan_subject(targets.registry, desired.subject, desired.avro_text())
-    return plan_changes(desired, observed, topics=topics, subject=subject, now=now, grace=grace)
+    return ProvisionedState(observed, topics, subject)
+
+
+def plan_index(desired: DesiredIndex, targets: ProvisionTargets, *, now: datetime, grace: timedelta) -> ProvisionPlan:
+    """Read the cluster, the topics and the subject; the plan that makes them match ``desired``."""
+    state = read_provisioned(desired, targets)
+    return plan_changes(desired, state.observed, topics=state.topics, subject=state.subject, now=now, grace=grace)
