@@ -9,7 +9,9 @@ Contracts (values are UTF-8 JSON unless said otherwise):
 - Document messages on ``<prefix>.<index>.documents``, keyed by the root id: the Avro document, or
   null (a tombstone) when the root no longer exists, with the headers ``graphdex-version`` (decimal
   int64: the fetch's start time in microseconds since the epoch; a fetch that started later saw
-  newer data) and ``graphdex-event-ts`` (milliseconds of the source event, for freshness metrics).
+  newer data), ``graphdex-event-ts`` (milliseconds of the source event, for freshness metrics) and,
+  when the sink may leave a document the index already holds with the same content alone,
+  ``graphdex-write: if-changed`` (without it, the document is always written).
 - ``DeadLetter`` on ``<prefix>.<index>.dlq``, keyed by the original message's key.
 
 Readers are lenient about keys they do not know (a newer writer may add some) and strict about the
@@ -35,6 +37,10 @@ HEADER_VERSION = "graphdex-version"
 """Document header: the fetch's start time in microseconds since the epoch, as a decimal string."""
 HEADER_EVENT_TS = "graphdex-event-ts"
 """Document header: milliseconds since the epoch of the source event that caused the fetch."""
+
+HEADER_WRITE = "graphdex-write"
+"""Document header: ``if-changed`` when the sink may skip a document whose content the index holds."""
+WRITE_IF_CHANGED = b"if-changed"
 
 Headers = tuple[tuple[str, bytes | None], ...]
 
@@ -227,13 +233,17 @@ class DocumentVersion:
 
     version: int
     event_ts_ms: int | None
+    if_changed: bool = False
 
 
-def document_headers(version: int, event_ts_ms: int | None) -> Headers:
-    """Headers of a document message (``graphdex-event-ts`` only when the event time is known)."""
+def document_headers(version: int, event_ts_ms: int | None, *, if_changed: bool = False) -> Headers:
+    """Headers of a document message (``graphdex-event-ts`` only when the event time is known,
+    ``graphdex-write`` only when the write may be skipped for unchanged content)."""
     headers: list[tuple[str, bytes | None]] = [(HEADER_VERSION, str(version).encode())]
     if event_ts_ms is not None:
         headers.append((HEADER_EVENT_TS, str(event_ts_ms).encode()))
+    if if_changed:
+        headers.append((HEADER_WRITE, WRITE_IF_CHANGED))
     return tuple(headers)
 
 
@@ -242,7 +252,9 @@ def read_document_headers(record: Record) -> DocumentVersion:
     version = _header_int(record, HEADER_VERSION)
     if version is None:
         raise DocumentError(f"document message {record.position}: header {HEADER_VERSION} is missing")
-    return DocumentVersion(version, _header_int(record, HEADER_EVENT_TS))
+    return DocumentVersion(
+        version, _header_int(record, HEADER_EVENT_TS), if_changed=record.header(HEADER_WRITE) == WRITE_IF_CHANGED
+    )
 
 
 def new_document_version(clock_ns: Callable[[], int] = time.time_ns) -> int:

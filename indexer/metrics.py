@@ -41,7 +41,13 @@ class PipelineMetrics:
         self.gateway_errors = Counter(
             "graphdex_gateway_errors", "Gateway failures by kind", ["index", "kind"], registry=r
         )
-        self.documents = Counter("graphdex_documents", "Document writes by outcome", ["index", "outcome"], registry=r)
+        self.documents = Counter(
+            "graphdex_documents",
+            "Document writes by outcome: indexed, deleted, unchanged (skipped: the index holds this content), "
+            "noop (stale or superseded), failed, retry",
+            ["index", "outcome"],
+            registry=r,
+        )
         self.retries = Counter("graphdex_retries", "Requests sent to the retry topic", ["index", "stage"], registry=r)
         self.dead_letters = Counter(
             "graphdex_dead_letters", "Messages dead-lettered", ["index", "stage", "reason"], registry=r

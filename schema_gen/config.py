@@ -244,6 +244,9 @@ class SinkSettings(_Section):
     while the previous one is written."""
     refresh: bool = False
     """Refresh after each bulk request (tests and demos only)."""
+    skip_unchanged: bool = True
+    """Leave a document the index already holds with the same content alone, when the root entity's
+    own change event caused the fetch (see ``indexer.sink.bulk_sink``)."""
 
     _durations = field_validator("max_wait", mode="before")(parse_duration)
 

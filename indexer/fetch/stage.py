@@ -1,11 +1,14 @@
 """The fetch stage: reindex requests in; Avro documents, tombstones, retries and dead letters out.
 
-Requests for the same root within one batch (the coalescing window: the runner's poll) are fetched
-once. A fetched document goes to the documents topic keyed by its id with its version; a root that no
-longer exists becomes a tombstone. A failure specific to one document goes to the retry topic with a
-growing not-before time and, after ``fetch.retry_topic_attempts`` passes, to the dead-letter topic. A
-gateway-wide outage is not a per-document failure: the stage reports backpressure, the runner pauses
-the partitions, and the same requests are fetched when the gateway is back; nothing is dead-lettered.
+Requests for the same root within one batch (the coalescing window: the runner's linger) are fetched
+once. A fetched document goes to the documents topic keyed by its id with its version; a root that
+no longer exists becomes a tombstone. A document fetched only because the root entity itself changed
+is marked ``if-changed``: the sink may skip it when the index holds the same content. One re-fetched
+for a related entity's change is always written (the settle lookup reads its fresh ``fetched_at``).
+A failure specific to one document goes to the retry topic with a growing not-before time and, after
+``fetch.retry_topic_attempts`` passes, to the dead-letter topic. A gateway-wide outage is not a per-
+document failure: the stage reports backpressure, the runner pauses the partitions, and the same
+requests are fetched when the gateway is back; nothing is dead-lettered.
 
 The same class serves the retry topic (its own consumer group, so retries never hold up live
 requests): a request whose not-before time has not come yet pauses that consumer until it has.
@@ -38,6 +41,8 @@ class _Pending:
     request: ReindexRequest
     record: Record
     event_ts_ms: int
+    if_changed: bool
+    """Every merged request comes from a change event of the root entity itself."""
 
 
 class FetchStage:
@@ -105,10 +110,11 @@ class FetchStage:
                 continue
             merged = pending.get(request.id)
             if merged is None:
-                pending[request.id] = _Pending(request, record, request.event_ts_ms)
+                pending[request.id] = _Pending(request, record, request.event_ts_ms, _root_changed(request))
                 continue
             self._metrics.coalesced.labels(self._index, "fetch").inc()
             merged.event_ts_ms = min(merged.event_ts_ms, request.event_ts_ms)
+            merged.if_changed = merged.if_changed and _root_changed(request)
             if request.attempt > merged.request.attempt:
                 merged.request, merged.record = request, record
         return outgoing, pending
@@ -127,7 +133,10 @@ class FetchStage:
                 return [self._dead_letter(pending.record, pending.request, "bad_document", str(exc), now)]
             return [
                 OutgoingRecord(
-                    self._topics.documents, key, value, document_headers(outcome.version, pending.event_ts_ms)
+                    self._topics.documents,
+                    key,
+                    value,
+                    document_headers(outcome.version, pending.event_ts_ms, if_changed=pending.if_changed),
                 )
             ]
         if isinstance(outcome, Deleted):
@@ -162,6 +171,11 @@ class FetchStage:
             record, stage="fetch", reason=reason, detail=detail, failed_at_ms=now, request=request
         )
         return OutgoingRecord(self._topics.dlq, record.key, letter.to_bytes())
+
+
+def _root_changed(request: ReindexRequest) -> bool:
+    """The request comes from a change event of the root entity (not a fan-out, backfill or replay)."""
+    return request.cause is not None and request.cause.type == request.type
 
 
 def _parse(record: Record) -> ReindexRequest | DocumentError:

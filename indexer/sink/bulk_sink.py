@@ -3,9 +3,26 @@
 Every document carries a monotonic version (the start time of the fetch that produced it, in
 microseconds), written with ``version_type=external``: a slower, older fetch can never overwrite a
 newer document, and the search server's rejection of such a write is a *noop*, not a failure.
-Outcomes: ``indexed``, ``deleted``, ``noop`` (stale, or a delete of a document that is not there),
-``failed`` (the document itself is wrong, e.g. a mapping error: it goes to the dead-letter topic) and
-``retry`` (429, 5xx or an unreachable server: the stage pauses and writes it again later).
+Outcomes: ``indexed``, ``deleted``, ``unchanged`` (see below), ``noop`` (stale, or a delete of a
+document that is not there), ``failed`` (the document itself is wrong, e.g. a mapping error: it goes
+to the dead-letter topic) and ``retry`` (429, 5xx or an unreachable server: the stage pauses and
+writes it again later).
+
+Unchanged documents are not rewritten (``sink.skip_unchanged``). A write marked ``if_changed`` (the
+fetch stage marks documents re-fetched because the root entity itself changed) is first compared with
+the index: one ``mget`` per target reads the stored ``graphdex.content_hash`` and version. Same digest:
+the index already holds this content, the write is skipped (``unchanged``), sparing the search
+server a reindex of the document — the expensive part of a CDC pipeline whose events often concern
+columns the document does not select. A stored version at or above the write's: ``noop`` without
+writing. Writes caused by a related entity's change are never marked: their fresh ``fetched_at`` is
+what tells the settle lookup (``indexer.route.fanout``) that they are current.
+
+A skipped write leaves the index's (older) version in place, so a still older write arriving later
+(a fetch that was in flight in a process that lost its partitions) would pass the search server's
+version check. ``ConfirmedVersions`` remembers, per target and id, the version at which content was
+confirmed unchanged, for ``CONFIRMED_TTL`` seconds, and turns such late writes into ``noop``s. The
+remaining gap (a late write reaching another sink process, with content that changed and changed
+back) is accepted.
 
 Write targets: every concrete index behind the alias ``<index>-write`` (during a migration, the live
 version and the one being built), resolved every ``TARGETS_TTL`` seconds; the search alias
@@ -16,19 +33,27 @@ any target must retry, failed if any refused it, noop if every target already ha
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import structlog
 from elastic_transport import TransportError
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 
+from schema_gen.avro import METADATA_FIELD
 from schema_gen.config import SinkSettings
 
-Status = Literal["indexed", "deleted", "noop", "failed", "retry"]
+log = structlog.get_logger("graphdex.sink")
+
+Status = Literal["indexed", "deleted", "unchanged", "noop", "failed", "retry"]
 TARGETS_TTL = 5.0
-_PRECEDENCE: tuple[Status, ...] = ("retry", "failed", "indexed", "deleted", "noop")
+CONFIRMED_TTL = 600.0
+CONFIRMED_MAX = 100_000
+_PRECEDENCE: tuple[Status, ...] = ("retry", "failed", "indexed", "deleted", "unchanged", "noop")
+_CONTENT_HASH = f"{METADATA_FIELD}.content_hash"
 
 
 def write_alias(alias: str) -> str:
@@ -45,6 +70,14 @@ class DocumentWrite:
     source: dict[str, Any] | None
     event_ts_ms: int | None = None
     """When the change behind this write happened at the source (for the freshness metric)."""
+    if_changed: bool = False
+    """The index may keep its document when that has the same ``graphdex.content_hash``."""
+
+    @property
+    def content_hash(self) -> str | None:
+        metadata = self.source.get(METADATA_FIELD) if self.source is not None else None
+        digest = metadata.get("content_hash") if isinstance(metadata, dict) else None
+        return digest if isinstance(digest, str) else None
 
 
 @dataclass(frozen=True)
@@ -53,6 +86,46 @@ class WriteOutcome:
     status: Status
     reason: str | None = None
     detail: str | None = None
+
+
+Target = tuple[str, str]
+"""(index, document id)"""
+
+
+class ConfirmedVersions:
+    """Per (index, id), the newest version whose content this sink found already in the index.
+
+    Bounded: entries expire after ``ttl`` seconds and the oldest go beyond ``limit`` entries. An entry
+    is a lower bound of what the index effectively holds, so forgetting one only loses protection.
+    """
+
+    def __init__(
+        self, ttl: float = CONFIRMED_TTL, limit: int = CONFIRMED_MAX, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl, self._limit, self._clock = ttl, limit, clock
+        self._entries: OrderedDict[Target, tuple[int, float]] = OrderedDict()
+
+    def covers(self, target: Target, version: int) -> bool:
+        """A version at or above ``version`` was confirmed (and has not expired)."""
+        entry = self._entries.get(target)
+        if entry is None:
+            return False
+        if self._clock() - entry[1] > self._ttl:
+            del self._entries[target]
+            return False
+        return entry[0] >= version
+
+    def confirm(self, target: Target, version: int) -> None:
+        kept = self._entries.pop(target, None)
+        self._entries[target] = (max(version, kept[0]) if kept else version, self._clock())
+        while len(self._entries) > self._limit:
+            self._entries.popitem(last=False)
+
+    def forget(self, target: Target) -> None:
+        self._entries.pop(target, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class BulkSink:
@@ -71,6 +144,7 @@ class BulkSink:
         self._clock = clock
         self._targets: tuple[str, ...] = ()
         self._resolved_at = float("-inf")
+        self.confirmed = ConfirmedVersions(clock=clock)
 
     def targets(self) -> tuple[str, ...]:
         """The indexes each write goes to (cached for ``TARGETS_TTL`` seconds)."""
@@ -107,7 +181,59 @@ class BulkSink:
         except TransportError as exc:
             return [WriteOutcome(item, "retry", "unavailable", f"search server unreachable: {exc}") for item in writes]
         pairs = [(item, target) for item in writes for target in targets]
-        per_target: list[WriteOutcome] = []
+        per_pair = self._settled_without_writing(pairs)
+        to_write = [n for n in range(len(pairs)) if n not in per_pair]
+        for n, outcome in zip(to_write, self._bulk([pairs[n] for n in to_write]), strict=True):
+            per_pair[n] = outcome
+            if outcome.status in ("indexed", "deleted"):
+                self.confirmed.forget((pairs[n][1], outcome.write.id))
+        width = len(targets)
+        return [_combine([per_pair[n * width + k] for k in range(width)]) for n in range(len(writes))]
+
+    def _settled_without_writing(self, pairs: Sequence[tuple[DocumentWrite, str]]) -> dict[int, WriteOutcome]:
+        """Outcomes of the (write, target) pairs that need no write: older than a confirmed version,
+        or (``if_changed`` writes) unchanged or stale according to the index."""
+        settled: dict[int, WriteOutcome] = {}
+        candidates: dict[str, dict[str, int]] = {}  # target -> id -> pair number
+        for n, (item, target) in enumerate(pairs):
+            if self.confirmed.covers((target, item.id), item.version):
+                settled[n] = WriteOutcome(item, "noop", "stale", "a newer version of this content is in the index")
+            elif self._settings.skip_unchanged and item.if_changed and item.content_hash is not None:
+                candidates.setdefault(target, {})[item.id] = n
+        for target, numbers in candidates.items():
+            for document_id, stored in self._stored(target, list(numbers)).items():
+                n = numbers[document_id]
+                item = pairs[n][0]
+                version, digest = stored
+                if version >= item.version:
+                    settled[n] = WriteOutcome(item, "noop", "stale", f"the index holds version {version}")
+                elif digest == item.content_hash:
+                    settled[n] = WriteOutcome(item, "unchanged", "unchanged", "the index holds this content")
+                    self.confirmed.confirm((target, document_id), item.version)
+        return settled
+
+    def _stored(self, index: str, ids: list[str]) -> dict[str, tuple[int, str | None]]:
+        """Version and content digest of the documents of ``ids`` that ``index`` holds. When the search
+        server cannot say, nothing: every write then goes ahead."""
+        try:
+            reply = self._client.mget(index=index, ids=ids, source_includes=[_CONTENT_HASH], realtime=True)
+        except (ApiError, TransportError) as exc:
+            log.info("content check skipped, writing every document", index=index, error=str(exc))
+            return {}
+        stored: dict[str, tuple[int, str | None]] = {}
+        for doc in reply.body.get("docs", ()):
+            if not doc.get("found") or not isinstance(doc.get("_version"), int):
+                continue
+            metadata = (doc.get("_source") or {}).get(METADATA_FIELD)
+            digest = metadata.get("content_hash") if isinstance(metadata, dict) else None
+            stored[str(doc.get("_id"))] = (doc["_version"], digest if isinstance(digest, str) else None)
+        return stored
+
+    def _bulk(self, pairs: Sequence[tuple[DocumentWrite, str]]) -> list[WriteOutcome]:
+        """Write each (write, target) pair; one outcome per pair, in order."""
+        outcomes: list[WriteOutcome] = []
+        if not pairs:
+            return outcomes
         try:
             for position, (_, info) in enumerate(
                 streaming_bulk(
@@ -121,11 +247,11 @@ class BulkSink:
                     refresh=self._settings.refresh,
                 )
             ):
-                per_target.append(_outcome(pairs[position][0], info))
+                outcomes.append(_outcome(pairs[position][0], info))
         except TransportError as exc:
             detail = f"search server unreachable: {exc}"
-            per_target += [WriteOutcome(item, "retry", "unavailable", detail) for item, _ in pairs[len(per_target) :]]
-        return [_combine(per_target[n * len(targets) : (n + 1) * len(targets)]) for n in range(len(writes))]
+            outcomes += [WriteOutcome(item, "retry", "unavailable", detail) for item, _ in pairs[len(outcomes) :]]
+        return outcomes
 
     def _action(self, item: DocumentWrite, target: str) -> dict[str, Any]:
         action: dict[str, Any] = {

@@ -1,10 +1,11 @@
 """The sink stage: document messages in; bulk writes to the index alias; dead letters out.
 
 A document message is an Avro document (index it) or a tombstone (delete it), at the version in its
-headers. Writes the search server cannot take now (429, 5xx, unreachable) are backpressure: the
-runner keeps every record from the first such write on, pauses, and delivers them again (writes
-after it that did succeed are repeated harmlessly: external versioning makes them noops). A document
-the index refuses (a mapping error) is dead-lettered with the reason and the whole message.
+headers; ``graphdex-write: if-changed`` lets the sink skip a document the index holds unchanged.
+Writes the search server cannot take now (429, 5xx, unreachable) are backpressure: the runner keeps
+every record from the first such write on, pauses, and delivers them again (writes after it that did
+succeed are repeated harmlessly: external versioning makes them noops). A document the index refuses
+(a mapping error) is dead-lettered with the reason and the whole message.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class SinkStage:
                 )
                 reason = outcome.reason or "rejected_by_index"
                 letters.append((position, self._dead_letter(records[position], reason, outcome.detail or "", now)))
-            elif outcome.write.event_ts_ms is not None and outcome.status in ("indexed", "deleted"):
+            elif outcome.write.event_ts_ms is not None and outcome.status in ("indexed", "deleted", "unchanged"):
+                # Unchanged: the index was confirmed current now, which is what freshness measures.
                 lag_ms = max(0, acknowledged - outcome.write.event_ts_ms)
                 self._metrics.freshness.labels(self._index).observe(lag_ms / 1000)
         if first_retry is None:
@@ -89,7 +91,9 @@ class SinkStage:
             raise DocumentError(f"document message {record.position} has no key (the document id)")
         headers = read_document_headers(record)
         source = None if record.value is None else self._codec.decode(record.value, record.position)
-        return DocumentWrite(record.key.decode(), headers.version, source, headers.event_ts_ms)
+        return DocumentWrite(
+            record.key.decode(), headers.version, source, headers.event_ts_ms, if_changed=headers.if_changed
+        )
 
     def _identity(self, document_id: str) -> str:
         """``Movie:m1``, as in every other log line about an entity."""

@@ -162,6 +162,16 @@ def test_document_headers_without_event_time():
         read_document_headers(Record("docs", 0, 1, b"m1", None))
 
 
+def test_documents_are_always_written_unless_marked_if_changed():
+    """Only ``graphdex-write: if-changed`` lets the sink skip unchanged content; any other value writes."""
+    marked = Record("docs", 0, 1, b"m1", b"...", headers=document_headers(5, 1, if_changed=True))
+    assert read_document_headers(marked).if_changed is True
+    plain = Record("docs", 0, 1, b"m1", b"...", headers=document_headers(5, 1))
+    assert read_document_headers(plain).if_changed is False
+    other = Record("docs", 0, 1, b"m1", b"...", headers=(*document_headers(5, 1), ("graphdex-write", b"always")))
+    assert read_document_headers(other).if_changed is False
+
+
 @pytest.mark.parametrize("raw", [b"abc", b"-1", str(2**63).encode(), b"\xff"])
 def test_document_headers_reject_non_int64_versions(raw):
     """A version header that is not a non-negative int64 is a DocumentError naming the record."""

@@ -9,7 +9,7 @@ from indexer.fetch.outcomes import Deleted, Failed, FailureReason, Fetched, Fetc
 from indexer.fetch.stage import FetchStage
 from indexer.kafka.document_codec import DocumentCodec
 from indexer.kafka.topics import TopicLayout
-from indexer.messages import DeadLetter, Record, ReindexRequest, read_document_headers
+from indexer.messages import DeadLetter, EventCause, Record, ReindexRequest, read_document_headers
 from indexer.metrics import PipelineMetrics
 from schema_gen.config import FetchSettings
 from schema_gen.errors import GatewayUnavailable
@@ -69,6 +69,31 @@ def test_duplicates_are_fetched_once_and_documents_carry_versions() -> None:
     codec = DocumentCodec(SCHEMA, topic=LAYOUT.documents, id_field="movieId")
     assert codec.decode(document.value) == {"movieId": "m1", "title": "Léon"}
     assert result.backpressure is None
+
+
+def cause(entity_type: str, entity_id: str) -> EventCause:
+    return EventCause(type=entity_type, id=entity_id, op="u", topic="events", partition=0, offset=1)
+
+
+def test_only_documents_of_root_changes_may_be_skipped_when_unchanged() -> None:
+    """A root's own change marks its document if-changed; a related entity's change (whose fetch time
+    the settle lookup reads), a backfill or replay without a cause, or a merge with either, does not."""
+    docs = {i: Fetched(i, {"movieId": i, "title": "t"}, 5) for i in ("m1", "m2", "m3", "m4")}
+    result = stage(ScriptedFetcher(docs)).process(
+        [
+            request(0, "m1", cause=cause("Movie", "m1")),
+            request(1, "m2", cause=cause("Talent", "t1")),
+            request(2, "m3"),
+            request(3, "m4", cause=cause("Movie", "m4")),
+            request(4, "m4", cause=cause("Production", "p1")),
+            request(5, "m1", cause=cause("Movie", "m1")),
+        ]
+    )
+    marked = {
+        out.key: read_document_headers(Record(LAYOUT.documents, 0, 0, out.key, out.value, out.headers)).if_changed
+        for out in result.outgoing
+    }
+    assert marked == {b"m1": True, b"m2": False, b"m3": False, b"m4": False}
 
 
 def test_retryable_failure_goes_to_the_retry_topic_with_growing_delay() -> None:

@@ -10,8 +10,11 @@ from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders, NodeConfig
 from elastic_transport._node._base import NodeApiResponse
 from elasticsearch import Elasticsearch
 
-from indexer.sink.bulk_sink import BulkSink, DocumentWrite
+from indexer.sink.bulk_sink import BulkSink, ConfirmedVersions, DocumentWrite
+from schema_gen.avro import METADATA_FIELD
 from schema_gen.config import SinkSettings
+from schema_gen.index_template import metadata_mapping
+from schema_gen.render import content_digest
 
 MAPPING = {
     "dynamic": "strict",
@@ -131,3 +134,99 @@ def test_versions_on_a_real_search_server(es_client: Elasticsearch, unique_name:
     deleted = sink.write([write("m2", 4), write("m2", 6), write("nope", 1)])
     assert [(o.status, o.reason) for o in deleted] == [("noop", "superseded"), ("deleted", None), ("noop", "not_found")]
     assert not es_client.exists(index=unique_name, id="m2")
+
+
+def described(doc_id: str, version: int, *, if_changed: bool = True, **source: Any) -> DocumentWrite:
+    """A write whose source carries graphdex metadata with its content digest, as the renderer makes it."""
+    content = {"movieId": doc_id, **source}
+    metadata = {"fetched_at": version // 1000, "content_hash": content_digest(content)}
+    return DocumentWrite(doc_id, version, {**content, METADATA_FIELD: metadata}, if_changed=if_changed)
+
+
+def test_confirmed_versions_expire_and_stay_bounded() -> None:
+    """A confirmed version covers itself and older ones, until it expires or is pushed out."""
+    now = [0.0]
+    confirmed = ConfirmedVersions(ttl=10, limit=2, clock=lambda: now[0])
+    confirmed.confirm(("i", "a"), 20)
+    confirmed.confirm(("i", "a"), 15)  # never lowered
+    assert confirmed.covers(("i", "a"), 20)
+    assert confirmed.covers(("i", "a"), 5)
+    assert not confirmed.covers(("i", "a"), 21)
+    assert not confirmed.covers(("j", "a"), 5)
+    confirmed.confirm(("i", "b"), 1)
+    confirmed.confirm(("i", "c"), 1)
+    assert len(confirmed) == 2
+    assert not confirmed.covers(("i", "a"), 5)
+    now[0] = 11.0
+    assert not confirmed.covers(("i", "b"), 1)
+    confirmed.forget(("i", "c"))
+    assert len(confirmed) == 0
+
+
+class MgetFailsNode(CannedNode):
+    """The search server answers bulk requests but fails every mget."""
+
+    def perform_request(
+        self, method: str, target: str, body: bytes | None = None, headers: Any = None, request_timeout: Any = None
+    ) -> Any:
+        if "_mget" in target:
+            return self._reply(503, {"error": {"type": "unavailable_shards_exception", "reason": "down"}})
+        return super().perform_request(method, target, body, headers, request_timeout)
+
+
+def test_a_failed_content_check_writes_every_document() -> None:
+    """When the index cannot say what it holds, the writes go ahead: skipping is only an optimization."""
+    canned_client(200, {"took": 1, "errors": False, "items": [{"index": {"status": 201}}]})
+    client = Elasticsearch("http://127.0.0.1:9200", node_class=MgetFailsNode, max_retries=0)
+    outcomes = BulkSink(client, "movies", SinkSettings()).write([described("a", 5, title="x")])
+    assert [o.status for o in outcomes] == ["indexed"]
+    assert len(CannedNode.requests) == 1
+
+
+@pytest.mark.integration
+def test_unchanged_documents_are_not_rewritten(es_client: Elasticsearch, unique_name: str) -> None:
+    """An if-changed write of content the index holds is skipped; new content, a forced write, a missing
+    document or a disabled check are written; a write older than the index's version is a noop."""
+    mapping = {"dynamic": "strict", "properties": {**MAPPING["properties"], METADATA_FIELD: metadata_mapping()}}
+    es_client.indices.create(index=f"{unique_name}-1", mappings=mapping, aliases={unique_name: {}})
+    sink = BulkSink(es_client, unique_name, SinkSettings(refresh=True))
+    sink.write([described("m1", 10, if_changed=False, title="A"), described("m2", 10, title="B")])
+    outcomes = sink.write(
+        [described("m1", 20, title="A"), described("m2", 20, title="B2"), described("m3", 20, title="C")]
+    )
+    assert [o.status for o in outcomes] == ["unchanged", "indexed", "indexed"]
+    assert es_client.get(index=unique_name, id="m1")["_version"] == 10  # left alone
+    assert [o.status for o in sink.write([described("m2", 15, title="B")])] == ["noop"]  # the index holds 20
+    assert [o.status for o in sink.write([described("m1", 30, if_changed=False, title="A")])] == ["indexed"]
+    unchecked = BulkSink(es_client, unique_name, SinkSettings(refresh=True, skip_unchanged=False))
+    assert [o.status for o in unchecked.write([described("m1", 40, title="A")])] == ["indexed"]
+
+
+@pytest.mark.integration
+def test_a_late_older_write_cannot_undo_a_skipped_one(es_client: Elasticsearch, unique_name: str) -> None:
+    """Content confirmed unchanged at version 20 (the index still says 10): a write of other content at
+    version 15, arriving late, is stale, though the search server alone would accept it."""
+    mapping = {"dynamic": "strict", "properties": {**MAPPING["properties"], METADATA_FIELD: metadata_mapping()}}
+    es_client.indices.create(index=f"{unique_name}-1", mappings=mapping, aliases={unique_name: {}})
+    sink = BulkSink(es_client, unique_name, SinkSettings(refresh=True))
+    sink.write([described("m1", 10, title="A")])
+    assert [o.status for o in sink.write([described("m1", 20, title="A")])] == ["unchanged"]
+    late = sink.write([described("m1", 15, if_changed=False, title="B")])
+    assert [(o.status, o.reason) for o in late] == [("noop", "stale")]
+    assert es_client.get(index=unique_name, id="m1")["_source"]["title"] == "A"
+
+
+@pytest.mark.integration
+def test_unchanged_is_decided_per_index_behind_the_write_alias(es_client: Elasticsearch, unique_name: str) -> None:
+    """During a migration the new version lacks the document: it is written there, skipped in the old one."""
+    mapping = {"dynamic": "strict", "properties": {**MAPPING["properties"], METADATA_FIELD: metadata_mapping()}}
+    es_client.indices.create(index=f"{unique_name}-1", mappings=mapping, aliases={unique_name: {}})
+    BulkSink(es_client, unique_name, SinkSettings(refresh=True)).write([described("m1", 10, title="A")])
+    es_client.indices.create(index=f"{unique_name}-2", mappings=mapping)
+    es_client.indices.update_aliases(
+        actions=[{"add": {"index": f"{unique_name}-{n}", "alias": f"{unique_name}-write"}} for n in (1, 2)]
+    )
+    outcomes = BulkSink(es_client, unique_name, SinkSettings(refresh=True)).write([described("m1", 20, title="A")])
+    assert [o.status for o in outcomes] == ["indexed"]
+    assert es_client.get(index=f"{unique_name}-1", id="m1")["_version"] == 10
+    assert es_client.get(index=f"{unique_name}-2", id="m1")["_version"] == 20

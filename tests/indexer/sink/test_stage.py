@@ -63,6 +63,21 @@ def test_documents_and_tombstones_become_versioned_writes() -> None:
     assert metrics.value("graphdex_freshness_seconds_sum", {"index": "movies"}) == 2.0
 
 
+def test_if_changed_header_reaches_the_sink_and_unchanged_counts_as_fresh() -> None:
+    """A document marked if-changed is written with that permission; an unchanged outcome is counted and,
+    since the index was just confirmed current, observed as freshness."""
+    sink = ScriptedSink({"m1": "unchanged", "m2": "indexed"})
+    metrics = PipelineMetrics()
+    marked = Record(
+        LAYOUT.documents, 0, 0, b"m1", CODEC.encode({"movieId": "m1"}), document_headers(5, 9_000, if_changed=True)
+    )
+    result = stage(sink, metrics).process([marked, document(1, "m2")])
+    assert [(w.id, w.if_changed) for w in sink.writes] == [("m1", True), ("m2", False)]
+    assert result.outgoing == []
+    assert metrics.value("graphdex_documents_total", {"index": "movies", "outcome": "unchanged"}) == 1
+    assert metrics.value("graphdex_freshness_seconds_count", {"index": "movies"}) == 2
+
+
 def test_refused_document_is_dead_lettered_and_others_proceed() -> None:
     """A mapping error dead-letters that document with its bytes; stale writes are noops, not failures."""
     sink = ScriptedSink({"m1": "failed", "m2": "noop"})
