@@ -45,13 +45,19 @@ QUIET_SECONDS = 5.0
 """Counters unchanged this long (more than ``settle_delay``) and every event consumed: the daemon is idle."""
 
 
-def write_definition(folder: Path, env: dict[str, str]) -> IndexDefinition:
-    """``configs/movies.yaml`` with absolute paths, the bench index name, and the bench event topics."""
+def write_definition(
+    folder: Path, env: dict[str, str], overrides: dict[str, dict[str, Any]] | None = None
+) -> IndexDefinition:
+    """``configs/movies.yaml`` with absolute paths, the bench index name, the bench event topics, and
+    ``overrides`` (section -> settings) on top of the bench's own ``SETTINGS``."""
     data = yaml.safe_load((REPO / "configs" / "movies.yaml").read_text(encoding="utf-8"))
     data["index"] = INDEX
     data["graph"]["schema_file"] = str(REPO / "configs" / data["graph"]["schema_file"])
     data["query_file"] = str(REPO / "configs" / data["query_file"])
-    for section, values in SETTINGS.items():
+    chosen = {section: dict(values) for section, values in SETTINGS.items()}
+    for section, values in (overrides or {}).items():
+        chosen[section] = {**chosen.get(section, {}), **values}
+    for section, values in chosen.items():
         data[section] = {**data.get(section, {}), **values}
     data["events"] = [*data.get("events", []), *({"topic": t, "type": k} for k, t in TOPICS.items())]
     path = folder / "movies.yaml"
