@@ -157,6 +157,7 @@ class Daemon:
         def worker(
             name: str, process: object, group: str, subscribed: list[str], settings: RunnerSettings, **hooks: object
         ) -> _Worker:
+            paused = pipeline.metrics.paused.labels(pipeline.index, group)
             runner = StageRunner(
                 process,  # type: ignore[arg-type]
                 consumer=build_consumer(config.kafka, topics.group_id(group), timings),
@@ -164,8 +165,10 @@ class Daemon:
                 producer=self._producer,
                 settings=settings,
                 name=f"{pipeline.index}.{group}",
+                paused_changed=lambda now_paused: paused.set(1 if now_paused else 0),
                 **hooks,  # type: ignore[arg-type]
             )
+            paused.set(0)
             return _Worker(name, runner, ConsumedTopics(config.kafka, topics.group_id(group), tuple(subscribed)))
 
         workers: list[_Worker] = []

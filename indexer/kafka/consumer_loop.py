@@ -27,6 +27,8 @@ loop finishes the batch in hand, waits for its acknowledgements (up to ``shutdow
 commits and returns. ``run(timeout=, max_messages=)`` also returns after a time or a number of
 processed records, which makes tests deterministic.
 
+``paused_changed`` is told when the runner starts and stops pausing (the ``graphdex_paused`` gauge).
+
 Stages that keep work across batches (the route stage's delayed fan-outs) give two hooks: ``idle``
 runs when a poll brings nothing, and its records are produced and acknowledged like a batch's;
 ``held_offsets`` says, per partition, the offset commits must not pass yet (an event whose fan-out
@@ -94,6 +96,8 @@ Idle = Callable[[], Sequence[OutgoingRecord]]
 """Work due between batches; returns records to produce."""
 HeldOffsets = Callable[[], Mapping[Partition, int]]
 """Per partition, the lowest offset whose work is not complete: commits stay at or below it."""
+PausedChanged = Callable[[bool], None]
+"""Told True when the runner pauses partitions while none were paused, False when none are any more."""
 
 
 @dataclass(frozen=True)
@@ -137,10 +141,13 @@ class StageRunner:
         name: str = "stage",
         idle: Idle | None = None,
         held_offsets: HeldOffsets | None = None,
+        paused_changed: PausedChanged | None = None,
     ) -> None:
         self._process = process
         self._idle = idle
         self._held_offsets = held_offsets
+        self._paused_changed = paused_changed
+        self._reported_paused = False
         self._consumer = consumer
         self._topics = list(topics)
         self._producer = producer
@@ -320,7 +327,14 @@ class StageRunner:
         for partition in chosen:
             self._paused[partition] = max(self._paused.get(partition, resume_at), resume_at)
         self._seek_back(undone)
+        self._report_paused()
         self._log.info("kafka.paused", retry_after=retry_after, reason=reason, partitions=len(chosen))
+
+    def _report_paused(self) -> None:
+        paused = bool(self._paused)
+        if paused != self._reported_paused and self._paused_changed is not None:
+            self._paused_changed(paused)
+        self._reported_paused = paused
 
     def _seek_back(self, records: Sequence[Record]) -> None:
         """Make each partition's first record in ``records`` the next one consumed."""
@@ -343,6 +357,7 @@ class StageRunner:
             return
         for partition in due:
             del self._paused[partition]
+        self._report_paused()
         assigned = [TopicPartition(topic, number) for topic, number in due if (topic, number) in self._assigned]
         if assigned:
             self._consumer.resume(assigned)
@@ -399,6 +414,7 @@ class StageRunner:
         self._ledger.forget(partitions)
         for partition in partitions:
             self._paused.pop(partition, None)  # a partition assigned again starts unpaused
+        self._report_paused()
 
     def _is_error(self, message: Message) -> bool:
         error = message.error()

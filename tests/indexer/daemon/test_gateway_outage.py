@@ -38,7 +38,7 @@ def frozen_talent(daemon_stack: LocalStack) -> Iterator[int]:
 
 def test_frozen_subgraph_pauses_fetching_and_the_change_arrives_after(outage_index: RunningIndex, frozen_talent: int):
     """With the talent subgraph stopped (SIGSTOP), a title change waits behind the open breaker, the fetch
-    group's lag shows it, nothing is dead-lettered; after SIGCONT the new title is indexed."""
+    group's lag and paused gauge show it, nothing is dead-lettered; after SIGCONT the new title is indexed."""
     index, movie = outage_index, movie_id(41)
     labels = {"index": index.name}
     title = f"Outage {uuid.uuid4().hex[:6]}"
@@ -47,6 +47,8 @@ def test_frozen_subgraph_pauses_fetching_and_the_change_arrives_after(outage_ind
 
     eventually(lambda: index.metrics.value("graphdex_fetch_breaker_open", labels) == 1, timeout=15)
     assert index.metrics.value("graphdex_gateway_errors_total", {**labels, "kind": "timeout"}) >= 1
+    fetch_paused = {**labels, "stage": "fetch"}
+    eventually(lambda: index.metrics.value("graphdex_paused", fetch_paused) == 1, timeout=10)
     fetch_lag = {"group": index.topics.group_id("fetch"), "topic": index.topics.requests}
     eventually(lambda: index.metrics.value("graphdex_consumer_lag", fetch_lag) >= 1, timeout=10)
     time.sleep(2)  # the outage goes on for a while: the breaker's probes fail too
@@ -55,6 +57,7 @@ def test_frozen_subgraph_pauses_fetching_and_the_change_arrives_after(outage_ind
     os.kill(frozen_talent, signal.SIGCONT)
     eventually(lambda: (index.document(movie) or {}).get("title") == title, timeout=20)
     eventually(lambda: index.metrics.value("graphdex_fetch_breaker_open", labels) == 0, timeout=5)
+    eventually(lambda: index.metrics.value("graphdex_paused", fetch_paused) == 0, timeout=10)
     eventually(lambda: index.metrics.value("graphdex_consumer_lag", fetch_lag) == 0, timeout=15)
     assert index.dead_letters() == []
     assert index.metrics.value("graphdex_retries_total", {**labels, "stage": "fetch"}) == 0

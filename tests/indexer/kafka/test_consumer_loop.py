@@ -99,13 +99,16 @@ def test_returned_backpressure_pauses_every_partition_until_due():
             return ProcessResult(backpressure=Backpressure(0.05))
         return ProcessResult()
 
-    runner = StageRunner(process, consumer=consumer, topics=["req"], settings=FAST)
+    reported: list[bool] = []
+    runner = StageRunner(process, consumer=consumer, topics=["req"], settings=FAST, paused_changed=reported.append)
     runner.run(timeout=0.02)
     assert consumer.paused == {("req", 0), ("req", 1)}
     assert consumer.committed == {}
+    assert reported == [True]
     runner.run(max_messages=4)
     assert not consumer.paused
     assert consumer.committed == {("req", 0): 2, ("req", 1): 2}
+    assert reported == [True, False]  # told once each way, not per partition
 
 
 def test_gateway_unavailable_is_backpressure_for_the_whole_batch():
