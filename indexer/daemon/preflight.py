@@ -114,9 +114,9 @@ class ProvisionVerdict:
             )
         if self.drift:
             return ArtifactError(
-                f"index {self.index} is not provisioned as {self.source} says, and the daemon cannot work with "
-                f"the difference: `graphdex plan {self.source}` shows what apply would change, "
-                f"`graphdex apply {self.source}` changes it",
+                f"index {self.index} is not provisioned as {self.source} says, in ways the daemon cannot work "
+                f"with (`graphdex plan {self.source}` shows what apply would change, `graphdex apply {self.source}` "
+                "changes it)",
                 self.drift,
             )
         return None
