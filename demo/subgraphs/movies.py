@@ -5,7 +5,8 @@ change is captured on ``demo.movies.credits`` and, since it bumps the movie's ``
 
 Run: ``python -m demo.subgraphs.movies --host H --port P --db PATH --kafka BOOTSTRAP``. With
 ``--fault-injection``, ``POST /faults {"movieIds": [...]}`` makes those movies fail with a GraphQL error
-wherever they are resolved (``movies``, ``movie``, entity references) until ``DELETE /faults``; see
+wherever they are resolved (``movies``, ``movie``, entity references) until ``DELETE /faults``; with
+``"mode": "request"`` every request asking for one of them is answered with HTTP 500 instead. See
 ``demo.subgraphs.faults``.
 """
 
@@ -25,7 +26,6 @@ from demo.data.records import DemoData, Genre, Role
 from demo.subgraphs.common_schema import (
     DateTime,
     IdPage,
-    SubgraphSchema,
     check_ids,
     client_error,
     create_row,
@@ -40,7 +40,7 @@ from demo.subgraphs.common_schema import (
     update_row,
     write,
 )
-from demo.subgraphs.faults import EntityFaults, FaultInjection
+from demo.subgraphs.faults import EntityFaults, FaultInjectingSchema, FaultInjection
 from demo.subgraphs.service import SubgraphDefinition, command_line
 from demo.subgraphs.store import CapturedStore, Table, Transaction
 
@@ -115,7 +115,10 @@ class MoviesContext:
 
     def movies_by_id(self, ids: list[str]) -> list[Any]:
         """One ``Movie`` (or None when unknown) per id, in request order; an injected fault's error in
-        place of a failing movie (graphql-core reports an error in a list as that item's error)."""
+        place of a failing movie (graphql-core reports an error in a list as that item's error). A movie
+        failing in request mode raises ``RequestFault`` instead: the whole response becomes HTTP 500."""
+        if self.faults is not None:
+            self.faults.check_request(ids)
         found = rows_by_key(self.store, MOVIES.name, "movieId", ids)
         movies = [Movie.from_row(row) if row else None for row in in_request_order(found, ids)]
         if self.faults is None:
@@ -324,7 +327,7 @@ MOVIES_SUBGRAPH = SubgraphDefinition(
     tables=(MOVIES, CREDITS),
     ddl=DDL,
     seed_rows=seed_rows,
-    schema=SubgraphSchema(query=Query, mutation=Mutation, types=[Movie], config=schema_config()),
+    schema=FaultInjectingSchema(query=Query, mutation=Mutation, types=[Movie], config=schema_config()),
     context=movies_context,
     fault_injection=FaultInjection("movie", "movieIds", movies_context),
 )
