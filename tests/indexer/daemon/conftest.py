@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from confluent_kafka.admin import NewTopic
 from elasticsearch import Elasticsearch
 
 from demo.ports import free_ports
-from demo.seed import generate
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE
 from demo.stack import LocalStack, StackOptions
 from demo.subgraphs.faults import ENVIRONMENT_VARIABLE
@@ -29,16 +29,13 @@ from indexer.daemon.dead_letters import DeadLetterTopic
 from indexer.daemon.pipeline import IndexPipeline
 from indexer.daemon.process import Daemon
 from indexer.definition import IndexDefinition
-from indexer.fetch.fetcher import DocumentFetcher
-from indexer.fetch.outcomes import Fetched
 from indexer.kafka.clients import build_admin
 from indexer.kafka.consumer_loop import RunnerSettings
 from indexer.kafka.document_codec import DocumentCodec
-from indexer.kafka.topics import TopicLayout, ensure_topics, topic_specs
+from indexer.kafka.topics import TopicLayout
 from indexer.messages import DeadLetter
 from indexer.metrics import PipelineMetrics
-from indexer.sink.bulk_sink import BulkSink, DocumentWrite, write_alias
-from schema_gen.artifacts import generate_artifacts
+from indexer.provision.provisioner import Provisioner
 from tests.stack_definitions import load_on_stack, write_movies_definition
 
 T = TypeVar("T")
@@ -55,23 +52,11 @@ def eventually(probe: Callable[[], T], timeout: float = 10.0, interval: float = 
     return value
 
 
-def provision(definition: IndexDefinition, es: Elasticsearch) -> None:
-    """Topics, template, ``<index>-1`` behind both aliases (what ``graphdex apply`` does on first run)."""
-    config = definition.config
-    ensure_topics(build_admin(config.kafka), topic_specs(config))
-    artifacts = generate_artifacts(definition.model, config)
-    es.indices.put_index_template(name=config.index, **artifacts.template)
-    es.indices.create(index=f"{config.index}-1", aliases={config.index: {}, write_alias(config.index): {}})
-
-
-def load_all_movies(definition: IndexDefinition, es: Elasticsearch) -> int:
-    """Index every seeded movie directly (what a backfill does), so reverse lookups have documents."""
-    ids = [movie.movie_id for movie in generate(DEFAULT_SEED, DEFAULT_SIZE).movies]
-    with DocumentFetcher.for_index(definition.model, definition.config) as fetcher:
-        outcomes = fetcher.fetch(ids)
-    writes = [DocumentWrite(o.id, o.version, o.document) for o in outcomes if isinstance(o, Fetched)]
-    BulkSink(es, definition.config.index, definition.config.sink).write(writes)
-    return len(writes)
+def provision(definition: IndexDefinition, es: Elasticsearch, checkpoints: Path) -> None:
+    """What a user must do before ``graphdex run`` (which refuses an index not provisioned as its definition
+    says): ``graphdex apply``. Topics, template, ``<index>-1`` backfilled with every movie the gateway
+    lists (so reverse lookups have documents), cut-over gates, both aliases."""
+    Provisioner(definition, es=es, checkpoints=checkpoints, progress=False).apply()
 
 
 @dataclass
@@ -120,7 +105,7 @@ def start_index(
     run_daemon: bool = True,
     lag_interval: float = 0.5,
 ) -> Iterator[RunningIndex]:
-    """A unique demo index on ``stack``: provisioned, loaded with every seeded movie, and (unless
+    """A unique demo index on ``stack``: provisioned by apply (loaded with every movie), and (unless
     ``run_daemon`` is False) kept fresh by a daemon running in this process until the block ends."""
     name = f"t-daemon-{uuid.uuid4().hex[:8]}"
     poison_topic = f"{name}.events"
@@ -129,13 +114,10 @@ def start_index(
     )
     definition = load_on_stack(path, stack)
     es = IndexPipeline(definition, PipelineMetrics()).search_client()
-    provision(definition, es)
+    provision(definition, es, folder / f"{name}-checkpoints")
     admin = build_admin(definition.config.kafka)
-    from confluent_kafka.admin import NewTopic
-
     for future in admin.create_topics([NewTopic(poison_topic, 1, 1)]).values():
         future.result()
-    load_all_movies(definition, es)
     metrics = PipelineMetrics()
     pipeline = IndexPipeline(definition, metrics)
     daemon = Daemon([pipeline], runner_settings=RunnerSettings(poll_timeout=0.1), lag_interval=lag_interval)
