@@ -1,8 +1,13 @@
 """``graphdex run CONFIG...``: the indexer daemon, and ``graphdex dlq list|replay CONFIG``.
 
-graphdex run CONFIG... [--stage router|fetch|sink]... [--metrics-port N] [--for SECONDS]
+graphdex run CONFIG... [--stage router|fetch|sink]... [--metrics-port N] [--for SECONDS] [--skip-provision-check]
 graphdex dlq list CONFIG [--reason R] [--id ID] [--json]
 graphdex dlq replay CONFIG [--reason R] [--id ID]
+
+Before any stage starts, ``indexer.daemon.preflight`` checks that each index is provisioned as its
+definition says (what the chosen stages need of it): the daemon refuses to write documents an index
+would refuse or read differently. The check runs after the definitions load, so an invalid definition
+is still reported first.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from cli.app import app
 from indexer.daemon.dead_letters import DeadLetterTopic, LetterFilter
 from indexer.daemon.health import HealthServer
 from indexer.daemon.pipeline import IndexPipeline
+from indexer.daemon.preflight import check_provisioning
 from indexer.daemon.process import Daemon, Stage
 from indexer.definition import load_definition
 from indexer.metrics import PipelineMetrics
@@ -72,12 +78,35 @@ def run(
         float | None, typer.Option("--for", help="Stop after this many seconds (demos and tests).", show_default=False)
     ] = None,
     json_logs: Annotated[bool, typer.Option("--json-logs", envvar="GRAPHDEX_JSON_LOGS")] = False,
+    skip_provision_check: Annotated[
+        bool,
+        typer.Option(
+            "--skip-provision-check",
+            envvar="GRAPHDEX_SKIP_PROVISION_CHECK",
+            help=(
+                "Start without checking that each index is provisioned as its definition says. By default the "
+                "daemon refuses an index whose topics, write alias, mapping or registered schema are missing or "
+                "differ in a way its stages cannot work with (run `graphdex apply CONFIG`), and warns about "
+                "harmless differences."
+            ),
+        ),
+    ] = False,
 ) -> None:
-    """Keep indexes in sync with the graph: route change events, fetch documents, write them to the index."""
+    """Keep indexes in sync with the graph: route change events, fetch documents, write them to the index.
+
+    Refuses to start on an index that is not provisioned as its definition says (`graphdex apply CONFIG`).
+    """
     configure_logging(json_logs)
     metrics = PipelineMetrics()
     pipelines = [IndexPipeline(load_definition(path), metrics) for path in configs]
-    daemon = Daemon(pipelines, stage or tuple(Stage))
+    stages = tuple(stage or Stage)
+    if skip_provision_check:
+        structlog.get_logger("graphdex.daemon").warning(
+            "provision check skipped (--skip-provision-check)", indexes=[pipeline.index for pipeline in pipelines]
+        )
+    else:
+        check_provisioning(pipelines, stages)
+    daemon = Daemon(pipelines, stages)
     health = None
     if metrics_port is not None:
         health = HealthServer(
