@@ -1,10 +1,12 @@
 """Reading a batch's GraphQL response: one result per requested id, errors mapped to the ids they touch.
 
 An error whose ``path`` starts at a document (its alias ``e3``, or ``movies[3]`` in list mode) fails
-that document only; any other error makes every document of the batch untrustworthy. A document is
-never returned with an error touching it: a nullable field nulled by an error would otherwise
-overwrite good data. Errors that say a subgraph could not be reached concern the graph, not the
-documents: ``unavailable_subgraph`` finds them so the caller can treat the batch as a gateway failure.
+that document only; any other error makes every document of the batch untrustworthy, and its results
+say so (``Errored.whole_request``): one id of the batch may have made the whole request fail, which
+the fetcher finds by splitting the batch. A document is never returned with an error touching it: a
+nullable field nulled by an error would otherwise overwrite good data. Errors that say a subgraph
+could not be reached (or answered HTTP 5xx) concern the graph, not the documents:
+``unavailable_subgraph`` finds them so the caller can treat the batch as a gateway failure.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 from schema_gen.batching import BatchQuery
 
 _DETAIL_LIMIT = 500
-_NON_RETRYABLE_CODES = frozenset({"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"})
+_OPERATION_CODES = frozenset({"GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"})
+"""Errors about the operation's text: the same whichever ids its variables carry."""
+_NON_RETRYABLE_CODES = _OPERATION_CODES | {"BAD_USER_INPUT"}
 _UNAVAILABLE_CODES = frozenset({"SUBREQUEST_HTTP_ERROR", "SUBGRAPH_UNAVAILABLE", "SERVICE_UNAVAILABLE"})
 _FETCH_FAILED = re.compile(r"^request to \S+ failed, reason: ")
 """How Apollo Gateway reports a subgraph it cannot connect to (a Node fetch error, without a path)."""
@@ -41,6 +45,10 @@ class Errored:
 
     detail: str
     retryable: bool
+    whole_request: bool = False
+    """The error is at no document's path (no data at all, an error without a path or at the root list):
+    the request failed as a whole, maybe because of any one of its ids. False for errors about the
+    operation itself (parse and validation failures), which no id can cause."""
 
 
 EntityResult = Found | Absent | Errored
@@ -78,6 +86,17 @@ def _retryable(errors: Sequence[Mapping[str, Any]]) -> bool:
     return not errors or not all(_code(error) in _NON_RETRYABLE_CODES for error in errors)
 
 
+def _about_the_operation(errors: Sequence[Mapping[str, Any]]) -> bool:
+    """Every error is about the operation's text (parse, validation), so no id of the batch caused it."""
+    return bool(errors) and all(_code(error) in _OPERATION_CODES for error in errors)
+
+
+def _whole_request(errors: Sequence[Mapping[str, Any]]) -> Errored:
+    """The result of every id of a batch whose request failed as a whole with ``errors``."""
+    detail = describe_errors(errors) if errors else "the gateway answered without data and without errors"
+    return Errored(detail, _retryable(errors), whole_request=not _about_the_operation(errors))
+
+
 def unavailable_subgraph(body: Mapping[str, Any]) -> str | None:
     """Detail of the first error saying the gateway could not reach a subgraph, or None."""
     for error in _errors(body):
@@ -90,8 +109,24 @@ def unavailable_subgraph(body: Mapping[str, Any]) -> str | None:
             or _FETCH_FAILED.match(message)
             or (isinstance(status, int) and (status >= 500 or status == 429))
         ):
-            return describe_errors([error])
+            return describe_errors([error]) + _subgraph_answer(response)
     return None
+
+
+def _subgraph_answer(response: Any) -> str:
+    """What the subgraph said, when the gateway passes its HTTP answer on (Apollo: ``extensions.response``):
+    a subgraph failing on one record usually names it there."""
+    if not isinstance(response, dict):
+        return ""
+    body = response.get("body")
+    if not body:
+        return ""
+    text = body if isinstance(body, str) else str(body)
+    text = " ".join(text.split())
+    limit = _DETAIL_LIMIT // 2
+    text = text if len(text) <= limit else f"{text[: limit - 3]}..."
+    url = response.get("url")
+    return f" ({url} answered: {text})" if isinstance(url, str) and url else f" (the subgraph answered: {text})"
 
 
 def _entity_id(entity: Any, id_field: str) -> str | None:
@@ -117,11 +152,13 @@ class _Attribution:
         self.touched.setdefault(document_id, []).append(error)
 
     def results(self) -> dict[str, EntityResult]:
+        # An error at no document's path fails the request as a whole: no document can be trusted.
+        whole_request = bool(self.unattributed) and not _about_the_operation(self.unattributed)
         results: dict[str, EntityResult] = {}
         for document_id in self.ids:
             errors = self.touched.get(document_id, []) + self.unattributed
             if errors:
-                results[document_id] = Errored(describe_errors(errors), _retryable(errors))
+                results[document_id] = Errored(describe_errors(errors), _retryable(errors), whole_request)
             elif document_id in self.broken:
                 results[document_id] = Errored(self.broken[document_id], True)
             elif document_id in self.found:
@@ -186,8 +223,7 @@ def split_response(
     errors = _errors(body)
     data = body.get("data")
     if not isinstance(data, dict):
-        detail = describe_errors(errors) if errors else "the gateway answered without data and without errors"
-        return dict.fromkeys(batch.ids, Errored(detail, _retryable(errors)))
+        return dict.fromkeys(batch.ids, _whole_request(errors))
     into = _Attribution(batch.ids)
     if batch.aliased:
         by_key = _read_aliased(batch, data, id_field, into)
@@ -207,8 +243,7 @@ def split_response(
         if not isinstance(path, list) or not path or path[0] != root_key:
             into.unattributed.append(error)
         elif len(path) == 1:
-            for document_id in batch.ids:
-                into.touch(document_id, error)
+            into.unattributed.append(error)  # the root list itself failed: the request as a whole
         elif isinstance(path[1], int) and path[1] in at_position:
             into.touch(at_position[path[1]], error)
         else:

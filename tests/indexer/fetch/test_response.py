@@ -62,9 +62,9 @@ def test_an_error_that_cannot_be_placed_fails_every_document():
 
 
 def test_an_error_on_the_root_list_fails_every_id():
-    """An error at the root field's path touches every document of the batch."""
+    """An error at the root field's path touches every document of the batch: the request failed as a whole."""
     body = {"data": {"movies": None}, "errors": [{"message": "denied", "path": ["movies"]}]}
-    assert set(split(list_batch("m1", "m2"), body).values()) == {Errored("denied (at movies)", True)}
+    assert set(split(list_batch("m1", "m2"), body).values()) == {Errored("denied (at movies)", True, True)}
 
 
 def test_alias_errors_touch_only_their_alias():
@@ -89,7 +89,7 @@ def test_no_data_fails_every_id_and_validation_codes_are_not_retryable():
     invalid = {"errors": [{"message": "no such field", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
     assert set(split(list_batch("m1"), invalid).values()) == {Errored("no such field", False)}
     empty = split(list_batch("m1"), {"data": None})
-    assert empty["m1"] == Errored("the gateway answered without data and without errors", True)
+    assert empty["m1"] == Errored("the gateway answered without data and without errors", True, True)
 
 
 def test_long_details_are_shortened():
@@ -125,3 +125,41 @@ def test_an_entity_without_an_id_keeps_the_unfound_ids_from_being_deleted():
     assert isinstance(results["m1"], Errored)
     assert isinstance(results["m3"], Errored)
     assert "without movieId" in results["m1"].detail
+
+
+def test_errors_at_no_document_path_mark_the_whole_request():
+    """No data, an error without a path or at the root list: every result says the request failed as a
+    whole (one of its ids may be why); errors at a document's path and operation errors do not."""
+    no_path = {"data": {"movies": [movie("m1"), None]}, "errors": [{"message": "boom"}]}
+    assert all(result.whole_request for result in split(list_batch("m1", "m2"), no_path).values())
+    aliased = {"data": {"e0": movie("m1"), "e1": None}, "errors": [{"message": "boom", "path": ["elsewhere"]}]}
+    assert all(result.whole_request for result in split(alias_batch("m1", "m2"), aliased).values())
+    one_document = {"data": {"movies": [movie("m1"), None]}, "errors": [{"message": "x", "path": ["movies", 1]}]}
+    assert not split(list_batch("m1", "m2"), one_document)["m2"].whole_request
+    parse_failed = {"errors": [{"message": "Syntax Error", "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}]}
+    assert not split(list_batch("m1", "m2"), parse_failed)["m1"].whole_request
+
+
+def test_a_document_error_next_to_a_whole_request_error_keeps_both_in_the_detail():
+    """Nothing is dropped: a document's own error and the batch-wide one are both in its detail."""
+    body = {
+        "data": {"movies": [movie("m1"), movie("m2", None)]},
+        "errors": [{"message": "bad title", "path": ["movies", 1, "title"]}, {"message": "planner gave up"}],
+    }
+    result = split(list_batch("m1", "m2"), body)["m2"]
+    assert result.whole_request
+    assert "bad title (at movies[1].title)" in result.detail
+    assert "planner gave up" in result.detail
+
+
+def test_a_subgraph_answer_passed_on_by_the_gateway_is_part_of_the_unavailability_detail():
+    """Apollo Gateway's ``extensions.response`` (what the subgraph said, often naming the record it failed
+    on) is kept, shortened."""
+    error = {
+        "message": "500: Internal Server Error",
+        "extensions": {"response": {"url": "http://movies:4001/graphql", "status": 500, "body": "crashed on m7"}},
+    }
+    detail = unavailable_subgraph({"data": None, "errors": [error]})
+    assert detail == "500: Internal Server Error (http://movies:4001/graphql answered: crashed on m7)"
+    error["extensions"]["response"]["body"] = "x" * 1000
+    assert len(unavailable_subgraph({"errors": [error]}) or "") < 400
