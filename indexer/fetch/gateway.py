@@ -6,6 +6,10 @@ a whole failed: timeout, connection error, HTTP 429 (waiting at least its ``Retr
 still fails, ``execute`` raises ``GatewayUnavailable``; other 4xx answers without a GraphQL body
 (401, 403, 404: the gateway refuses everything) raise it at once. Every other answer, including
 GraphQL errors, is returned for the caller to sort per document.
+
+``send`` is the same without raising: it returns the ``GatewayFailure``, which also tells whether the
+request's content could have caused it (the fetcher then splits the batch to find a poison id), and
+takes fewer attempts for such probes.
 """
 
 from __future__ import annotations
@@ -48,12 +52,44 @@ class GatewayReply:
     """When the answering attempt started, in microseconds since the epoch (see ``VersionClock``)."""
 
 
+@dataclass(frozen=True)
+class GatewayFailure:
+    """A request the gateway failed as a whole, after its attempts: what ``execute`` raises as
+    ``GatewayUnavailable``."""
+
+    message: str
+    retry_after: float | None
+    kind: str
+    """The last attempt's failure: timeout, connection, http_429, http_5xx, http_4xx, bad_response,
+    subgraph_unavailable (the ``graphdex_gateway_errors`` kinds)."""
+    request_sent: bool
+    """False when the last attempt never reached the gateway (no connection could be made)."""
+
+    @property
+    def may_be_caused_by_the_request(self) -> bool:
+        """Whether something the request carries (one of its ids) could have caused the failure: it
+        reached the gateway and was not refused for its rate (429). Only then is splitting a batch worth it."""
+        return self.request_sent and self.kind != "http_429"
+
+    def error(self) -> GatewayUnavailable:
+        return GatewayUnavailable(self.message, retry_after=self.retry_after)
+
+
 class _GatewayFailure(Exception):
     """One attempt failed because of the gateway, not of any document (never leaves this module)."""
 
-    def __init__(self, kind: str, detail: str, *, retry_after: float | None = None, transient: bool = True) -> None:
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        transient: bool = True,
+        sent: bool = True,
+    ) -> None:
         super().__init__(detail)
         self.kind, self.detail, self.retry_after, self.transient = kind, detail, retry_after, transient
+        self.sent = sent
 
 
 class _TransientFailure(_GatewayFailure):
@@ -159,9 +195,17 @@ class GatewayClient:
 
     def execute(self, batch: BatchQuery) -> GatewayReply:
         """The gateway's answer to ``batch``; ``GatewayUnavailable`` if the gateway failed as a whole."""
+        answer = self.send(batch)
+        if isinstance(answer, GatewayFailure):
+            raise answer.error()
+        return answer
+
+    def send(self, batch: BatchQuery, *, attempts: int | None = None) -> GatewayReply | GatewayFailure:
+        """The gateway's answer to ``batch``, or how the gateway failed as a whole after ``attempts``
+        attempts (the client's own number by default; 1 sends it once, without any backoff)."""
         self._metrics.batch_size.labels(self.index).observe(len(batch.ids))
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts) | self._retry_after_too_long,
+            stop=stop_after_attempt(attempts or self.attempts) | self._retry_after_too_long,
             wait=self._wait,
             retry=retry_if_exception_type(_TransientFailure),
             sleep=self._sleep,
@@ -172,9 +216,12 @@ class GatewayClient:
             return retrying(self._attempt, batch)
         except _GatewayFailure as failure:
             tries = "" if not failure.transient else f" after {self._attempts_made(retrying)} attempt(s)"
-            raise GatewayUnavailable(
-                f"gateway {self.url} failed{tries}: {failure.detail}", retry_after=failure.retry_after
-            ) from None
+            return GatewayFailure(
+                f"gateway {self.url} failed{tries}: {failure.detail}",
+                retry_after=failure.retry_after,
+                kind=failure.kind,
+                request_sent=failure.sent,
+            )
 
     @staticmethod
     def _attempts_made(retrying: Retrying) -> int:
@@ -227,9 +274,12 @@ class GatewayClient:
         try:
             return self._http.post(self.url, json=batch.payload())
         except httpx.TimeoutException as error:
-            raise _TransientFailure("timeout", f"timed out ({type(error).__name__}: {error})") from error
+            # Waiting for a connection (ours or the gateway's) means nothing was sent yet.
+            sent = not isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise _TransientFailure("timeout", f"timed out ({type(error).__name__}: {error})", sent=sent) from error
         except httpx.TransportError as error:
-            raise _TransientFailure("connection", f"{type(error).__name__}: {error}") from error
+            sent = not isinstance(error, httpx.ConnectError)
+            raise _TransientFailure("connection", f"{type(error).__name__}: {error}", sent=sent) from error
 
     def _body(self, response: httpx.Response) -> dict[str, Any]:
         """The parsed GraphQL body of a response, or the ``_GatewayFailure`` it amounts to."""

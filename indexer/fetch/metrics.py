@@ -17,7 +17,8 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 
 
 class FetchMetrics:
-    """Batch sizes, gateway latency, gateway errors by kind, retries, outcomes and the breaker state."""
+    """Batch sizes, gateway latency, gateway errors by kind, retries, outcomes, the breaker state, and the
+    splitting of batches that failed as a whole (isolations and the extra requests they sent)."""
 
     def __init__(
         self,
@@ -67,6 +68,21 @@ class FetchMetrics:
         self.rejected = Counter(
             "graphdex_fetch_breaker_rejections",
             "Fetch calls refused at once because the circuit breaker was open",
+            ["index"],
+            registry=registry,
+        )
+        self.isolations = Counter(
+            "graphdex_fetch_isolations",
+            "Batches that failed as a whole and were split to find the ids that made them fail, by result: "
+            "culprits (poison ids found, the rest fetched), transient (every part was answered), outage "
+            "(no part was answered), too_many (more failing ids than isolation pins down)",
+            ["index", "result"],
+            registry=registry,
+        )
+        self.isolation_requests = Counter(
+            "graphdex_fetch_isolation_requests",
+            "Extra gateway requests sent to isolate poison ids: the parts of split batches and the requests "
+            "for a recently fetched id that confirm the gateway answers",
             ["index"],
             registry=registry,
         )

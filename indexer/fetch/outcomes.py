@@ -16,6 +16,10 @@ class FailureReason(StrEnum):
     """The response does not fit the index's document model (the renderer's ``DocumentError``)."""
     INVALID_ID = "invalid_id"
     """The id cannot be passed in the template's id variable (``Int`` ids must be integers)."""
+    REQUEST_FAILED = "request_failed"
+    """Every request asking for this id failed as a whole (a subgraph answering HTTP 5xx or crashing, an
+    error at no document's path) while requests for the rest of its batch were answered: a poison id,
+    found by splitting the batch (``indexer.fetch.isolation``)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from indexer.fetch import DocumentFetcher, FetchMetrics, VersionClock
+from indexer.fetch.isolation import IsolationMemory
 
 from .fakes import ALIAS_QUERY, INT_QUERY, LIST_QUERY, FakeClock, FakeGateway, make_config, make_model
 
@@ -41,8 +42,14 @@ def metrics(registry: CollectorRegistry) -> FetchMetrics:
 
 
 @pytest.fixture
-def build_fetcher(gateway: FakeGateway, clock: FakeClock, metrics: FetchMetrics):
-    """Builds DocumentFetchers on the fake gateway and clock; closes them after the test."""
+def memory() -> IsolationMemory:
+    """What the test's fetchers learn while isolating poison ids (not the process-wide memory)."""
+    return IsolationMemory()
+
+
+@pytest.fixture
+def build_fetcher(gateway: FakeGateway, clock: FakeClock, metrics: FetchMetrics, memory: IsolationMemory):
+    """Builds DocumentFetchers on the fake gateway and clock, sharing ``memory``; closes them after the test."""
     made: list[DocumentFetcher] = []
 
     def build(
@@ -60,6 +67,7 @@ def build_fetcher(gateway: FakeGateway, clock: FakeClock, metrics: FetchMetrics)
             sleep=clock.sleep,
             clock=clock,
             versions=versions,
+            memory=memory,
         )
         made.append(fetcher)
         return fetcher

@@ -59,6 +59,11 @@ class FakeGateway:
         self.movies: dict[str, dict[str, Any]] = {}
         self.broken: set[str] = set()
         """Movies whose ``title`` resolver raises (a field error with a path)."""
+        self.poison: dict[str, str] = {}
+        """Ids that fail every request asking for them, by how: ``subgraph_500`` (a subgraph answered HTTP
+        500, as Apollo Gateway reports it: no path, ``extensions.response``), ``http_500`` (the gateway
+        itself answers 500), ``graphql`` (no data and an error without a path), ``bad_input`` (the same
+        with code BAD_USER_INPUT)."""
         self.script: list[Handler] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[httpx.Headers] = []
@@ -94,6 +99,9 @@ class FakeGateway:
             scripted = self.script.pop(0) if self.script else None
         if scripted is not None:
             return scripted(request)
+        poisoned = next((self.poison[i] for i in requested_ids(payload) if i in self.poison), None)
+        if poisoned is not None:
+            return self._fail_whole_request(poisoned, requested_ids(payload))
         result = graphql_sync(
             self.schema,
             payload["query"],
@@ -102,6 +110,18 @@ class FakeGateway:
             operation_name=payload.get("operationName"),
         )
         return httpx.Response(200, json=result.formatted)
+
+    def _fail_whole_request(self, how: str, ids: list[str]) -> httpx.Response:
+        culprit = next(i for i in ids if i in self.poison)
+        if how == "http_500":
+            return httpx.Response(500, text=f"internal error while fetching {culprit}")
+        if how == "subgraph_500":
+            subgraph = {"url": "http://movies.test/graphql", "status": 500, "body": f"movies crashed on {culprit}"}
+            error = {"message": "500: Internal Server Error", "extensions": {"response": subgraph}}
+            return httpx.Response(200, json={"data": None, "errors": [error]})
+        code = {"graphql": "INTERNAL_SERVER_ERROR", "bad_input": "BAD_USER_INPUT"}[how]
+        error = {"message": f"cannot plan the query for {culprit}", "extensions": {"code": code}}
+        return httpx.Response(200, json={"data": None, "errors": [error]})
 
     def respond(self, status: int, body: Any = None, headers: dict[str, str] | None = None, times: int = 1) -> None:
         """Queue ``times`` canned responses before normal answers resume."""
@@ -120,6 +140,14 @@ class FakeGateway:
             raise error
 
         self.script += [handler] * times
+
+
+def requested_ids(payload: dict[str, Any]) -> list[str]:
+    """The ids a batched request asks for: the values of its variables (a list, or one per alias)."""
+    ids: list[str] = []
+    for value in (payload.get("variables") or {}).values():
+        ids += [str(item) for item in value] if isinstance(value, list) else [str(value)]
+    return ids
 
 
 def _scalar(key: str, type_name: str, scalar: ScalarKind, *, nullable: bool = True) -> FieldNode:

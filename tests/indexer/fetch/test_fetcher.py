@@ -88,8 +88,9 @@ def test_an_error_touching_one_document_fails_only_that_document(build_fetcher, 
 
 
 def test_a_request_level_error_fails_the_whole_batch_retryably(build_fetcher, gateway):
-    """Errors without a path and no data fail every id of that batch, and only of that batch."""
-    gateway.respond(200, {"data": None, "errors": [{"message": "query planning failed"}]})
+    """Errors without a path and no data, for the batch and for each of its halves, fail every id of that
+    batch, and only of that batch."""
+    gateway.respond(200, {"data": None, "errors": [{"message": "query planning failed"}]}, times=3)
     outcomes = build_fetcher("list", batch_size=2, max_in_flight=1).fetch(["m1", "m2", "m3"])
     assert [type(o) for o in outcomes] == [Failed, Failed, Fetched]
     assert all(o.retryable and "query planning failed" in o.detail for o in outcomes[:2])
@@ -106,9 +107,10 @@ def test_validation_errors_are_not_retryable(build_fetcher, gateway):
 
 
 def test_an_error_without_a_path_next_to_data_fails_every_document_of_the_batch(build_fetcher, gateway):
-    """An error that cannot be placed makes all documents of its batch untrustworthy."""
+    """An error that cannot be placed (for the batch and for each of its halves) makes all documents of
+    its batch untrustworthy."""
     data = {"movies": [{"movieId": "m1", "title": "Amélie", "rating": 1.0}, None]}
-    gateway.respond(200, {"data": data, "errors": [{"message": "something went wrong somewhere"}]})
+    gateway.respond(200, {"data": data, "errors": [{"message": "something went wrong somewhere"}]}, times=3)
     outcomes = build_fetcher("list").fetch(["m1", "m2"])
     assert all(isinstance(o, Failed) and "somewhere" in o.detail for o in outcomes)
 

@@ -8,8 +8,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from indexer.fetch import DocumentFetcher, Fetched
-from indexer.fetch.gateway import parse_retry_after
+from indexer.fetch import DocumentFetcher, Fetched, GatewayClient, VersionClock
+from indexer.fetch.gateway import GatewayFailure, parse_retry_after
+from schema_gen.batching import BatchQueryBuilder
 from schema_gen.errors import ConfigError, GatewayUnavailable, ServiceError
 
 from .fakes import LIST_QUERY, make_config, make_model
@@ -48,14 +49,15 @@ def test_503_is_retried_with_growing_backoff(build_fetcher, gateway, clock, regi
 
 
 def test_timeouts_that_outlast_the_attempts_raise_gateway_unavailable(build_fetcher, gateway, registry):
-    """Timeouts on every attempt end in GatewayUnavailable (a ServiceError), not per-id failures."""
-    gateway.fail(httpx.ReadTimeout("read timed out"), times=3)
+    """Timeouts on every attempt, and on each half of the batch tried once after, end in GatewayUnavailable
+    (a ServiceError) with the batch's own failure, not per-id failures."""
+    gateway.fail(httpx.ReadTimeout("read timed out"), times=5)
     with pytest.raises(GatewayUnavailable, match=r"after 3 attempt\(s\): timed out") as raised:
         build_fetcher("list", attempts=3).fetch(["m1", "m2"])
     assert isinstance(raised.value, ServiceError)
     assert "http://gateway.test/graphql" in str(raised.value)
-    assert len(gateway.requests) == 3
-    assert gateway_errors(registry, "timeout") == 3
+    assert len(gateway.requests) == 5
+    assert gateway_errors(registry, "timeout") == 5
 
 
 def test_a_refused_connection_is_retried_then_recovers(build_fetcher, gateway, registry):
@@ -151,3 +153,47 @@ def test_a_definition_without_a_gateway_url_cannot_fetch():
     config = make_config(LIST_QUERY, "ids", graph={"schema_file": "movies.graphql"})
     with pytest.raises(ConfigError, match=r"graph\.url is not set"):
         DocumentFetcher.for_index(make_model(config), config)
+
+
+@pytest.mark.parametrize(
+    ("script", "caused_by_the_request"),
+    [
+        (lambda gateway: gateway.fail(httpx.ConnectError("connection refused"), times=2), False),
+        (lambda gateway: gateway.fail(httpx.ConnectTimeout("connect timed out"), times=2), False),
+        (lambda gateway: gateway.respond(429, "slow down", times=2), False),
+        (lambda gateway: gateway.fail(httpx.ReadTimeout("read timed out"), times=2), True),
+        (lambda gateway: gateway.respond(500, "crashed", times=2), True),
+        (lambda gateway: gateway.respond(200, SUBGRAPH_503, times=2), True),
+    ],
+    ids=["refused", "connect-timeout", "429", "read-timeout", "500", "subgraph-503"],
+)
+def test_send_tells_whether_the_request_could_have_caused_the_failure(
+    gateway, metrics, clock, script, caused_by_the_request
+):
+    """``send`` returns the failure instead of raising it, saying whether the request reached the gateway
+    and was not refused for its rate: only such failures can be one id's fault."""
+    config = make_config(LIST_QUERY, "ids", attempts=2)
+    client = GatewayClient.from_config(
+        config, metrics=metrics, versions=VersionClock(), transport=httpx.MockTransport(gateway), sleep=clock.sleep
+    )
+    script(gateway)
+    with client:
+        failure = client.send(BatchQueryBuilder.for_model(make_model(config), source="q").build(["m1"]))
+    assert isinstance(failure, GatewayFailure)
+    assert failure.may_be_caused_by_the_request is caused_by_the_request
+    assert "after 2 attempt(s)" in failure.message
+    assert isinstance(failure.error(), GatewayUnavailable)
+
+
+def test_send_takes_fewer_attempts_when_asked(gateway, metrics, clock):
+    """``send(..., attempts=1)`` sends once and never sleeps, whatever the client's own attempts."""
+    config = make_config(LIST_QUERY, "ids", attempts=3)
+    client = GatewayClient.from_config(
+        config, metrics=metrics, versions=VersionClock(), transport=httpx.MockTransport(gateway), sleep=clock.sleep
+    )
+    gateway.respond(503, "down", times=3)
+    with client:
+        failure = client.send(BatchQueryBuilder.for_model(make_model(config), source="q").build(["m1"]), attempts=1)
+    assert isinstance(failure, GatewayFailure)
+    assert len(gateway.requests) == 1
+    assert clock.sleeps == []
