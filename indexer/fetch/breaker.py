@@ -6,6 +6,10 @@ count. ``threshold`` consecutive failures open it. Open: every call is refused a
 through as the probe (others are still refused); its success closes the breaker, its failure opens it
 for another cooldown.
 
+The fetcher reports one result per batch, not per request: a batch split to isolate a poison id
+(``indexer.fetch.isolation``) counts as a success when the gateway answered without that id, and as
+one failure when nothing was answered, so a poison id does not open the breaker.
+
 Hand-written (pybreaker counts every exception and reads the wall clock; this one counts only what
 the fetcher calls a gateway-wide failure and takes an injected clock).
 """
