@@ -35,7 +35,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import structlog
@@ -159,9 +159,16 @@ class BulkSink:
         return self._targets
 
     def write(self, writes: Sequence[DocumentWrite]) -> list[WriteOutcome]:
-        """Write ``writes``; returns one outcome per write, in order."""
+        """Write ``writes``; returns one outcome per write, in order.
+
+        Of several writes of one document only the newest is sent; it must be written whenever any of
+        them had to be (a related entity's fan-out superseded by a root change still refreshes
+        ``fetched_at``)."""
         newest: dict[str, DocumentWrite] = {}
+        must_write: set[str] = set()
         for item in writes:
+            if not item.if_changed:
+                must_write.add(item.id)
             kept = newest.get(item.id)
             if kept is None or item.version > kept.version:
                 newest[item.id] = item
@@ -169,8 +176,10 @@ class BulkSink:
         for item in writes:
             if newest[item.id] is not item:
                 outcomes[id(item)] = WriteOutcome(item, "noop", "superseded", "a newer version is in the same batch")
-        for outcome in self._send(list(newest.values())):
-            outcomes[id(outcome.write)] = outcome
+        kept = list(newest.values())
+        sent = [replace(item, if_changed=False) if item.id in must_write else item for item in kept]
+        for item, outcome in zip(kept, self._send(sent), strict=True):
+            outcomes[id(item)] = outcome
         return [outcomes[id(item)] for item in writes]
 
     def _send(self, writes: list[DocumentWrite]) -> list[WriteOutcome]:

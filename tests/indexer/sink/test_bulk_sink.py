@@ -230,3 +230,18 @@ def test_unchanged_is_decided_per_index_behind_the_write_alias(es_client: Elasti
     assert [o.status for o in outcomes] == ["indexed"]
     assert es_client.get(index=f"{unique_name}-1", id="m1")["_version"] == 10
     assert es_client.get(index=f"{unique_name}-2", id="m1")["_version"] == 20
+
+
+@pytest.mark.integration
+def test_a_forced_write_superseded_in_its_batch_still_writes_the_newest(
+    es_client: Elasticsearch, unique_name: str
+) -> None:
+    """A fan-out's write (always written) and a newer root change's write (if changed) of one document in
+    one batch: the newer is sent, and written even though its content is unchanged."""
+    mapping = {"dynamic": "strict", "properties": {**MAPPING["properties"], METADATA_FIELD: metadata_mapping()}}
+    es_client.indices.create(index=f"{unique_name}-1", mappings=mapping, aliases={unique_name: {}})
+    sink = BulkSink(es_client, unique_name, SinkSettings(refresh=True))
+    sink.write([described("m1", 10, title="A")])
+    outcomes = sink.write([described("m1", 20, if_changed=False, title="A"), described("m1", 30, title="A")])
+    assert [o.status for o in outcomes] == ["noop", "indexed"]
+    assert es_client.get(index=unique_name, id="m1")["_version"] == 30
