@@ -8,7 +8,8 @@ for another cooldown.
 
 The fetcher reports one result per batch, not per request: a batch split to isolate a poison id
 (``indexer.fetch.isolation``) counts as a success when the gateway answered without that id, and as
-one failure when nothing was answered, so a poison id does not open the breaker.
+one failure when nothing was answered, so a poison id found that way does not open the breaker. (A
+poison id fetched alone before it was ever isolated cannot be told from an outage and counts as one.)
 
 Hand-written (pybreaker counts every exception and reads the wall clock; this one counts only what
 the fetcher calls a gateway-wide failure and takes an injected clock).

@@ -147,7 +147,8 @@ class DocumentFetcher:
 
     def fetch(self, ids: Iterable[str]) -> list[FetchOutcome]:
         """One outcome per distinct id, in first-seen order; ``GatewayUnavailable`` if the gateway failed
-        as a whole (after retries) or its breaker is open: then no outcome is returned at all."""
+        as a whole (after retries, and after splitting the batch found nothing answered) or its breaker is
+        open: then no outcome is returned at all."""
         distinct = list(dict.fromkeys(ids))
         outcomes: dict[str, FetchOutcome] = {}
         fetchable: list[str] = []
@@ -239,7 +240,7 @@ class DocumentFetcher:
         if outage is not None:
             outage = isolation.failure.outage or outage  # the batch's own failure says most (its attempts)
             _log.warning(
-                "request failed as a whole and so did its parts: the gateway is failing",
+                "request failed as a whole and isolating its ids did not pin it on a few: the gateway is failing",
                 result=isolation.result.value,
                 detail=outage.message,
                 **context,
