@@ -47,9 +47,10 @@ class Index:
     definition: IndexDefinition
 
     @classmethod
-    def write(cls, folder: Path, name: str = "movies", **overrides: Any) -> Index:
+    def write(cls, folder: Path, overrides: dict[str, Any] | None = None) -> Index:
+        """The demo definition as ``movies`` in ``folder``, with ``overrides`` merged section by section."""
         folder.mkdir(parents=True, exist_ok=True)
-        return cls(load_definition(write_movies_definition(folder, name, overrides), env={}))
+        return cls(load_definition(write_movies_definition(folder, "movies", overrides), env={}))
 
     @property
     def desired(self) -> DesiredIndex:
@@ -116,7 +117,7 @@ def test_nothing_provisioned_is_refused_naming_the_index_the_definition_and_appl
 
 def test_a_field_the_index_lacks_is_drift_naming_the_field(tmp_path: Path, current: Index):
     """The query gained a field and nobody applied: the strict mapping would refuse every document."""
-    cluster = applied(Index.write(tmp_path / "before", **WITHOUT_RUNTIME))
+    cluster = applied(Index.write(tmp_path / "before", WITHOUT_RUNTIME))
     verdict = current.assess(cluster)
     assert verdict.drift == (Problem("movies-1", "runtime: missing from the index (new integer field)"),)
     assert not verdict.missing
@@ -130,7 +131,7 @@ def test_a_field_the_index_lacks_is_drift_naming_the_field(tmp_path: Path, curre
 def test_a_field_mapped_differently_is_drift(tmp_path: Path, current: Index):
     """A field analysed otherwise than the definition says would be indexed to mean something else."""
     english = {"fields": {"synopsis": {"search": ["fulltext"], "analyzer": "english"}}}
-    verdict = current.assess(applied(Index.write(tmp_path / "before", **english)))
+    verdict = current.assess(applied(Index.write(tmp_path / "before", english)))
     assert verdict.drift == (
         Problem("movies-1", "synopsis: differs (index -> definition: analyzer: english -> folding)"),
     )
@@ -138,8 +139,8 @@ def test_a_field_mapped_differently_is_drift(tmp_path: Path, current: Index):
 
 def test_fields_only_the_index_has_and_settings_are_harmless(tmp_path: Path):
     """A field dropped from the query and another replica count: documents still fit; one warning."""
-    cluster = applied(Index.write(tmp_path / "before", settings={"shards": 1, "replicas": 1}))
-    now = Index.write(tmp_path / "now", **WITHOUT_RUNTIME)
+    cluster = applied(Index.write(tmp_path / "before", {"settings": {"shards": 1, "replicas": 1}}))
+    now = Index.write(tmp_path / "now", WITHOUT_RUNTIME)
     verdict = now.assess(cluster)
     assert not verdict.refused
     assert verdict.harmless == (
@@ -177,7 +178,7 @@ def test_harmless_findings_are_one_warning_line(current: Index):
 def test_during_a_migration_every_version_written_must_take_the_documents(tmp_path: Path, current: Index):
     """While apply builds the next version, the sink writes to both: the old one would refuse the new field."""
     english = {"synopsis": {"search": ["fulltext"], "analyzer": "english"}, "runtime": {"exclude": True}}
-    cluster = applied(Index.write(tmp_path / "before", fields=english))
+    cluster = applied(Index.write(tmp_path / "before", {"fields": english}))
     apply_on(cluster, plan_on(cluster, current.desired))  # a new version: movies-2 built and live, movies-1 retired
     cluster.update_aliases([{"add": {"index": "movies-1", "alias": "movies-write"}}])  # as during the backfill
     verdict = current.assess(cluster, (Stage.SINK,))
@@ -293,21 +294,22 @@ def test_reverse_lookup_paths_of_the_demo(current: Index):
 def test_the_check_reads_the_cluster_topics_and_subject(tmp_path: Path):
     """``ProvisionCheck`` reads through provisioning's own reads, and only reads: after an apply (template,
     version, topics, subject) nothing is found; a subject holding another schema is drift."""
-    index = Index.write(tmp_path, kafka={"schema_registry_url": "mock://preflight"})
+    index = Index.write(tmp_path, {"kafka": {"schema_registry_url": "mock://preflight"}})
     desired = index.desired
-    assert desired.subject is not None
+    subject = desired.subject
+    assert subject is not None
     cluster = applied(index)
     writes = list(cluster.writes)
 
     def check_with(schema_text: str) -> ProvisionVerdict:
         registry = SchemaRegistryClient.new_client({"url": "mock://preflight"})  # a new, empty one each time
-        registry.register_schema(desired.subject, Schema(schema_text, "AVRO"))
+        registry.register_schema(subject, Schema(schema_text, "AVRO"))
         targets = ProvisionTargets(cluster, FakeTopicAdmin.holding(desired.topics), registry)
         return ProvisionCheck(desired, targets, lookup_paths=LOOKUPS, source=index.source).verdict(ALL_STAGES)
 
     assert check_with(desired.avro_text()) == ProvisionVerdict("movies", index.source)
     other = check_with('{"type": "record", "name": "Other", "fields": []}')
-    assert [problem.where for problem in other.drift] == [f"schema registry subject {desired.subject}"]
+    assert [problem.where for problem in other.drift] == [f"schema registry subject {subject}"]
     assert "latest version 1" in other.drift[0].message
     assert cluster.writes == writes
 
@@ -344,7 +346,7 @@ def test_an_index_without_event_sources_runs_no_router_and_is_not_checked_for_on
 
 def test_a_mock_registry_is_noted_not_checked(tmp_path: Path):
     """A ``mock://`` registry lives in one process's memory: the daemon's is empty whatever apply did."""
-    index = Index.write(tmp_path, kafka={"schema_registry_url": "mock://elsewhere"})
+    index = Index.write(tmp_path, {"kafka": {"schema_registry_url": "mock://elsewhere"}})
     check = ProvisionCheck.for_pipeline(IndexPipeline(index.definition, PipelineMetrics()))
     assert check.targets.registry is None
     check.targets = ProvisionTargets(applied(index), FakeTopicAdmin.holding(index.desired.topics), None)
