@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+_STAGE_BATCH_BUCKETS = (1, 5, 10, 50, 100, 200, 500, 1000, 2000, 5000)
 
 
 class PipelineMetrics:
@@ -64,6 +65,20 @@ class PipelineMetrics:
         )
         self.paused = Gauge(
             "graphdex_paused", "1 while a stage is paused by backpressure", ["index", "stage"], registry=r
+        )
+        self.stage_batch_seconds = Histogram(
+            "graphdex_stage_batch_seconds",
+            "From a batch handed to a stage to the acknowledgement of what it produced",
+            ["index", "stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.stage_batch_records = Histogram(
+            "graphdex_stage_batch_records",
+            "Records per batch a stage processed",
+            ["index", "stage"],
+            buckets=_STAGE_BATCH_BUCKETS,
+            registry=r,
         )
 
     def fetch_metrics(self) -> FetchMetrics:

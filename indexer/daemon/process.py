@@ -157,7 +157,15 @@ class Daemon:
         def worker(
             name: str, process: object, group: str, subscribed: list[str], settings: RunnerSettings, **hooks: object
         ) -> _Worker:
-            paused = pipeline.metrics.paused.labels(pipeline.index, group)
+            metrics = pipeline.metrics
+            paused = metrics.paused.labels(pipeline.index, group)
+            batch_seconds = metrics.stage_batch_seconds.labels(pipeline.index, group)
+            batch_records = metrics.stage_batch_records.labels(pipeline.index, group)
+
+            def batch_done(records: int, seconds: float) -> None:
+                batch_seconds.observe(seconds)
+                batch_records.observe(records)
+
             runner = StageRunner(
                 process,  # type: ignore[arg-type]
                 consumer=build_consumer(config.kafka, topics.group_id(group), timings),
@@ -166,6 +174,7 @@ class Daemon:
                 settings=settings,
                 name=f"{pipeline.index}.{group}",
                 paused_changed=lambda now_paused: paused.set(1 if now_paused else 0),
+                batch_done=batch_done,
                 **hooks,  # type: ignore[arg-type]
             )
             paused.set(0)

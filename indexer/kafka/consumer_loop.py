@@ -27,7 +27,8 @@ loop finishes the batch in hand, waits for its acknowledgements (up to ``shutdow
 commits and returns. ``run(timeout=, max_messages=)`` also returns after a time or a number of
 processed records, which makes tests deterministic.
 
-``paused_changed`` is told when the runner starts and stops pausing (the ``graphdex_paused`` gauge).
+``paused_changed`` is told when the runner starts and stops pausing (the ``graphdex_paused`` gauge),
+``batch_done`` each batch's size and duration (``graphdex_stage_batch_*``).
 
 Stages that keep work across batches (the route stage's delayed fan-outs) give two hooks: ``idle``
 runs when a poll brings nothing, and its records are produced and acknowledged like a batch's;
@@ -98,6 +99,8 @@ HeldOffsets = Callable[[], Mapping[Partition, int]]
 """Per partition, the lowest offset whose work is not complete: commits stay at or below it."""
 PausedChanged = Callable[[bool], None]
 """Told True when the runner pauses partitions while none were paused, False when none are any more."""
+BatchDone = Callable[[int, float], None]
+"""Told each batch's record count and seconds from handing it to the stage to its acknowledgements."""
 
 
 @dataclass(frozen=True)
@@ -142,11 +145,13 @@ class StageRunner:
         idle: Idle | None = None,
         held_offsets: HeldOffsets | None = None,
         paused_changed: PausedChanged | None = None,
+        batch_done: BatchDone | None = None,
     ) -> None:
         self._process = process
         self._idle = idle
         self._held_offsets = held_offsets
         self._paused_changed = paused_changed
+        self._batch_done = batch_done
         self._reported_paused = False
         self._consumer = consumer
         self._topics = list(topics)
@@ -238,6 +243,7 @@ class StageRunner:
             self._run_idle()
             return
         self.summary.batches += 1
+        started = time.perf_counter()
         held_before = self._held()
         try:
             outcome = self._process(batch)
@@ -252,7 +258,10 @@ class StageRunner:
         done = len(batch) if pressure is None else pressure.processed
         if not 0 <= done <= len(batch):
             raise ValueError(f"the stage reported {done} processed records of a batch of {len(batch)}")
-        if not self._acknowledged(result.outgoing):
+        acknowledged = self._acknowledged(result.outgoing)
+        if self._batch_done is not None:
+            self._batch_done(len(batch), time.perf_counter() - started)
+        if not acknowledged:
             self.summary.delivery_failures += 1
             self._ledger.pin(held_before)
             retry_after = self._settings.delivery_retry_after

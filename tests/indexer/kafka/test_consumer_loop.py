@@ -323,3 +323,14 @@ def test_records_arriving_within_the_linger_join_the_batch():
     StageRunner(stage.process, consumer=consumer, topics=["req"], settings=settings).run(max_messages=5)
     assert [[record.value for record in call] for call in stage.calls] == [[b"a", b"b", b"c", b"d"], [b"e"]]
     assert consumer.calls[:2] == [(4, 0), (2, 0.05)]
+
+
+def test_each_batch_is_reported_with_its_size_and_duration():
+    """``batch_done`` hears every batch the stage took: how many records, and how long until acknowledged."""
+    consumer, stage = InMemoryConsumer(partitions(6)), RecordingStage()
+    reported: list[tuple[int, float]] = []
+    StageRunner(
+        stage.process, consumer=consumer, topics=["req"], settings=FAST, batch_done=lambda n, s: reported.append((n, s))
+    ).run(max_messages=6)
+    assert [count for count, _ in reported] == [len(call) for call in stage.calls] == [4, 2]
+    assert all(seconds >= 0 for _, seconds in reported)
