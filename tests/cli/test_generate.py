@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cli.app import main
+from schema_gen.render import content_digest
 from tests.schema_gen.real_definitions import SWAPI_RESPONSE, swapi_definition
 
 
@@ -75,7 +76,8 @@ def test_render_prints_json_lines(capsys, definition, tmp_path):
     document = json.loads(line)
     assert document["id"] == "ZmlsbXM6MQ=="
     assert document["source"]["title"] == "A New Hope"
-    assert document["source"]["graphdex"] == {"fetched_at": 1714564800000}
+    metadata = document["source"]["graphdex"]
+    assert metadata == {"fetched_at": 1714564800000, "content_hash": content_digest(document["source"])}
 
 
 def test_render_reports_bad_json_with_line_and_column(capsys, definition, tmp_path):
