@@ -257,7 +257,7 @@ def run(args: argparse.Namespace) -> list[Row]:
             print(f"# stack with {args.size:,} movies ready in {time.perf_counter() - began:.1f}s", flush=True)
             overrides = {"sink": {"skip_unchanged": False}} if args.rewrite_every_document else {}
             definition = write_definition(folder, env, overrides)
-            provision(definition)
+            provision(definition, folder / "checkpoints")
             data = generate(DEFAULT_SEED, args.size)
             bench = Bench(args, folder, env, definition, data, EventProducer(env["GRAPHDEX_KAFKA_BOOTSTRAP"]), [])
             gateway, index = bench.capacities()

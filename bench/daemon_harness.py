@@ -28,9 +28,8 @@ from indexer.definition import IndexDefinition, load_definition
 from indexer.es_client import build_client
 from indexer.fetch import DocumentFetcher, Fetched
 from indexer.kafka.clients import build_admin
-from indexer.kafka.topics import ensure_topics, topic_specs
-from indexer.sink.bulk_sink import BulkSink, DocumentWrite, write_alias
-from schema_gen.artifacts import generate_artifacts
+from indexer.provision.provisioner import Provisioner
+from indexer.sink.bulk_sink import BulkSink, DocumentWrite
 
 REPO = Path(__file__).resolve().parent.parent
 GRAPHDEX = str(Path(sys.executable).with_name("graphdex"))
@@ -65,18 +64,16 @@ def write_definition(
     return load_definition(path, env=env)
 
 
-def provision(definition: IndexDefinition) -> None:
-    """Topics (internal and bench), the template, ``<index>-1`` behind both aliases."""
+def provision(definition: IndexDefinition, checkpoints: Path) -> None:
+    """What a user does before ``graphdex run``: ``graphdex provision apply`` (topics, the template,
+    ``<index>-1`` backfilled with every movie, both aliases); then the bench's own event topics."""
     config = definition.config
+    Provisioner(definition, es=build_client(config.elasticsearch), checkpoints=checkpoints, progress=False).apply()
     admin = build_admin(config.kafka)
-    ensure_topics(admin, topic_specs(config))
     for future in admin.create_topics(
         [NewTopic(topic, config.kafka.partitions, 1) for topic in TOPICS.values()]
     ).values():
         future.result()
-    es = build_client(config.elasticsearch)
-    es.indices.put_index_template(name=INDEX, **generate_artifacts(definition.model, config).template)
-    es.indices.create(index=f"{INDEX}-1", aliases={INDEX: {}, write_alias(INDEX): {}})
 
 
 def raw_capacity(definition: IndexDefinition, ids: list[str], rounds: int) -> tuple[float, list[Fetched]]:
@@ -93,7 +90,8 @@ def raw_capacity(definition: IndexDefinition, ids: list[str], rounds: int) -> tu
 
 
 def load(definition: IndexDefinition, documents: list[Fetched]) -> None:
-    """Index the fetched documents directly (what a backfill does), so reverse lookups find them."""
+    """Write the fetched documents again with one ``BulkSink`` (every one: new versions), as the raw
+    index capacity measurement."""
     sink = BulkSink(build_client(definition.config.elasticsearch), INDEX, definition.config.sink)
     outcomes = sink.write([DocumentWrite(d.id, d.version, d.document) for d in documents])
     failed = [outcome for outcome in outcomes if outcome.status not in ("indexed", "noop")]
