@@ -145,6 +145,8 @@ class DeadLetterReason(StrEnum):
     BAD_REQUEST = "bad_request"
     GRAPHQL_ERROR = "graphql_error"
     MAPPING_ERROR = "mapping_error"
+    INVALID_ID = "invalid_id"
+    REQUEST_FAILED = "request_failed"
     RETRIES_EXHAUSTED = "retries_exhausted"
     BAD_DOCUMENT = "bad_document"
     REJECTED_BY_INDEX = "rejected_by_index"
