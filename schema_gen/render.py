@@ -10,9 +10,12 @@ against the Avro schema; whatever does not fit raises ``DocumentError`` naming t
 every bad path (``talent[3].name: expected string, got 12``); as a last check each document is
 serialized with the Avro schema.
 
-Each document's metadata carries ``content_hash`` (``content_digest``): a digest of everything but the
-metadata, so two fetches of an unchanged entity have the same digest whatever their fetch times, and
-the sink can leave a document the index already holds alone.
+Each document's metadata carries ``content_hash`` (``DocumentRenderer.content_digest``): a digest of
+the document's Avro encoding with the metadata left null, which the validating serialization produces
+anyway. Two fetches of an unchanged entity have the same digest whatever their fetch times (the same
+response renders to the same record, and records have no maps, whose order could vary), so the sink
+can leave a document the index already holds alone; a new schema changes every digest, and every
+document is written once again.
 """
 
 from __future__ import annotations
@@ -263,13 +266,6 @@ def _error_location(error: Any) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
 
 
-def content_digest(source: dict[str, Any]) -> str:
-    """A 128-bit digest (hex) of a document's content: its canonical JSON without graphdex's metadata."""
-    content = {key: value for key, value in source.items() if key != METADATA_FIELD}
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-
-
 class DocumentRenderer:
     """Renders the responses of one index's query into documents that fit its Avro schema."""
 
@@ -335,12 +331,9 @@ class DocumentRenderer:
         what = f"document {self._model.root_type}:{id}"
         if problems:
             raise DocumentError(f"{what} does not fit the index model", problems)
-        source[METADATA_FIELD] = {
-            "fetched_at": _epoch_millis(fetched_at or datetime.now(UTC)),
-            "content_hash": content_digest(source),
-        }
+        source[METADATA_FIELD] = None
         try:
-            fastavro.schemaless_writer(io.BytesIO(), self.parsed_schema, source)
+            digest = self._digest(source)
         except (TypeError, ValueError, OverflowError, KeyError) as error:
             # Serializing is three times faster than validate(); validate() is only asked for its detail.
             problems = [Problem("", str(error))]
@@ -349,4 +342,15 @@ class DocumentRenderer:
             except ValidationError as detail:
                 problems = [Problem("", str(message)) for message in detail.errors]
             raise DocumentError(f"{what} does not fit the Avro schema", problems) from error
+        source[METADATA_FIELD] = {"fetched_at": _epoch_millis(fetched_at or datetime.now(UTC)), "content_hash": digest}
         return source
+
+    def content_digest(self, source: dict[str, Any]) -> str:
+        """The ``graphdex.content_hash`` of a document: everything but its metadata."""
+        return self._digest({**source, METADATA_FIELD: None})
+
+    def _digest(self, source: dict[str, Any]) -> str:
+        """Serializes ``source`` (which checks it against the schema) and digests the bytes: 128 bits, hex."""
+        encoded = io.BytesIO()
+        fastavro.schemaless_writer(encoded, self.parsed_schema, source)
+        return hashlib.blake2b(encoded.getvalue(), digest_size=16).hexdigest()

@@ -10,7 +10,7 @@ import fastavro
 import pytest
 
 from schema_gen.errors import DocumentError
-from schema_gen.render import DocumentRenderer, content_digest
+from schema_gen.render import DocumentRenderer
 from tests.schema_gen.generator_models import make_config, make_model, movie_entity, movie_model, scalar
 
 FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -41,7 +41,7 @@ def test_document_keeps_only_model_fields_in_schema_order(renderer):
     assert source["rights"] is None
     assert source["featured"]["episodes"] is None
     assert list(source) == [field["name"] for field in renderer.avro_schema["fields"]]
-    assert source["graphdex"] == {"fetched_at": FETCHED_MS, "content_hash": content_digest(source)}
+    assert source["graphdex"] == {"fetched_at": FETCHED_MS, "content_hash": renderer.content_digest(source)}
 
 
 def test_content_hash_follows_the_content_not_the_fetch_time(renderer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -14,7 +15,6 @@ from indexer.sink.bulk_sink import BulkSink, ConfirmedVersions, DocumentWrite
 from schema_gen.avro import METADATA_FIELD
 from schema_gen.config import SinkSettings
 from schema_gen.index_template import metadata_mapping
-from schema_gen.render import content_digest
 
 MAPPING = {
     "dynamic": "strict",
@@ -137,9 +137,10 @@ def test_versions_on_a_real_search_server(es_client: Elasticsearch, unique_name:
 
 
 def described(doc_id: str, version: int, *, if_changed: bool = True, **source: Any) -> DocumentWrite:
-    """A write whose source carries graphdex metadata with its content digest, as the renderer makes it."""
+    """A write whose source carries graphdex metadata with a digest of its content, like the renderer's."""
     content = {"movieId": doc_id, **source}
-    metadata = {"fetched_at": version // 1000, "content_hash": content_digest(content)}
+    digest = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=16).hexdigest()
+    metadata = {"fetched_at": version // 1000, "content_hash": digest}
     return DocumentWrite(doc_id, version, {**content, METADATA_FIELD: metadata}, if_changed=if_changed)
 
 
