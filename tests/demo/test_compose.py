@@ -69,10 +69,14 @@ def test_validates_against_the_compose_specification(compose):
     jsonschema.Draft7Validator(schema).validate(compose)
 
 
+ONE_SHOT = {"provision"}
+"""Jobs that run to completion (no health check); services depending on them wait for their success."""
+
+
 def test_has_every_service_of_the_deployment(services):
-    """Kafka, the schema registry, Elasticsearch, the three subgraphs, the gateway and graphdex are there."""
+    """Kafka, the schema registry, Elasticsearch, the subgraphs, the gateway, provisioning and graphdex are there."""
     expected = {"kafka", "schema-registry", "elasticsearch", "gateway", "graphdex", *(sub.name for sub in SUBGRAPHS)}
-    assert set(services) == expected
+    assert set(services) == expected | ONE_SHOT
 
 
 def test_images_are_the_documented_ones(services):
@@ -83,16 +87,25 @@ def test_images_are_the_documented_ones(services):
 
 
 def test_every_service_has_a_healthcheck(services):
-    """Every service declares a health check command."""
-    missing = [name for name, service in services.items() if not service.get("healthcheck", {}).get("test")]
+    """Every long-running service declares a health check command; one-shot jobs are never restarted."""
+    missing = [
+        name
+        for name, service in services.items()
+        if name not in ONE_SHOT and not service.get("healthcheck", {}).get("test")
+    ]
     assert missing == []
+    assert all(services[name]["restart"] == "no" for name in ONE_SHOT)
 
 
 def test_depends_on_targets_exist_and_wait_for_health(services):
-    """Each dependency is a service with a health check, waited for with condition service_healthy."""
+    """Each dependency is a service with a health check, waited for with condition service_healthy, or a
+    one-shot job, waited for until it completed successfully."""
     for name, service in services.items():
         for target, rule in service.get("depends_on", {}).items():
             assert target in services, f"{name} depends on unknown service {target}"
+            if target in ONE_SHOT:
+                assert rule == {"condition": "service_completed_successfully"}, f"{name} -> {target}"
+                continue
             assert services[target].get("healthcheck"), f"{name} depends on {target}, which has no healthcheck"
             assert rule == {"condition": "service_healthy"}, f"{name} -> {target}"
 
@@ -100,7 +113,7 @@ def test_depends_on_targets_exist_and_wait_for_health(services):
 def test_build_contexts_have_their_dockerfiles(services):
     """Every build context exists and contains the Dockerfile it names."""
     builds = {name: service["build"] for name, service in services.items() if "build" in service}
-    assert set(builds) == {"gateway", "graphdex", *(sub.name for sub in SUBGRAPHS)}
+    assert set(builds) == {"gateway", "graphdex", "provision", *(sub.name for sub in SUBGRAPHS)}
     for name, build in builds.items():
         context = REPO / build["context"]
         assert context.is_dir(), name
@@ -168,6 +181,17 @@ def test_gateway_composes_every_subgraph(services):
 def test_graphdex_runs_the_movies_index(services):
     """graphdex runs the fixed command against configs/movies.yaml."""
     assert _command(services["graphdex"]) == ["graphdex", "run", "configs/movies.yaml"]
+
+
+def test_the_index_is_provisioned_before_graphdex_runs(services):
+    """``graphdex apply`` of the same definition, in the same image and environment, completes first:
+    ``graphdex run`` refuses an index that is not provisioned."""
+    provision, graphdex = services["provision"], services["graphdex"]
+    assert _command(provision)[:3] == ["graphdex", "apply", "configs/movies.yaml"]
+    assert provision["image"] == graphdex["image"]
+    assert provision["environment"] == graphdex["environment"]
+    assert graphdex["depends_on"]["provision"] == {"condition": "service_completed_successfully"}
+    assert set(provision["depends_on"]) == set(graphdex["depends_on"]) - {"provision"}
 
 
 def test_graphdex_environment_points_at_existing_services(services):
