@@ -104,6 +104,10 @@ class IndexSettings(_Section):
     shards: int = Field(default=1, ge=1)
     replicas: int = Field(default=1, ge=0)
     refresh_interval: str = "1s"
+    gc_deletes: str = "1h"
+    """How long the search server remembers a deleted document's version (``index.gc_deletes``, 60s
+    by default): an older write of that document arriving within it is refused as stale; after it,
+    it would bring the document back. Longer than any write can be late (retries, a paused stage)."""
 
 
 class GraphSettings(_Section):

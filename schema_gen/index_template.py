@@ -278,6 +278,7 @@ def index_template(model: DocumentModel, config: IndexConfig) -> dict[str, Any]:
                 "number_of_shards": config.settings.shards,
                 "number_of_replicas": config.settings.replicas,
                 "refresh_interval": config.settings.refresh_interval,
+                "gc_deletes": config.settings.gc_deletes,
                 "analysis": analysis_settings(config),
             },
             "mappings": {

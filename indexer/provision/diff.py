@@ -10,7 +10,7 @@ recursively, with an object's implicit ``type: object`` made explicit, since ser
   new version, a backfill and an alias swap.
 
 Settings are compared on the keys the definition sets (``analysis`` as a whole): the dynamic ones
-(``number_of_replicas``, ``refresh_interval``) are changed in place; anything else (shards, an
+(``number_of_replicas``, ``refresh_interval``, ``gc_deletes``) are changed in place; anything else (shards, an
 analyzer, a filter, a normalizer) needs a new version.
 
 When the structure agrees but the stored ``artifacts_hash`` does not, the Avro schema or the
@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from indexer.provision.versions import canonical_json
 
-DYNAMIC_SETTINGS = frozenset({"number_of_replicas", "refresh_interval"})
+DYNAMIC_SETTINGS = frozenset({"number_of_replicas", "refresh_interval", "gc_deletes"})
 """Settings an open index accepts through ``put_settings``."""
 _STRUCTURAL = ("properties", "fields")
 _IGNORED_ROOT = frozenset({"properties", "_meta"})

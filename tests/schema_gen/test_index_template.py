@@ -37,6 +37,8 @@ def test_settings_come_from_the_config():
     settings = _template(settings={"shards": 3, "replicas": 0, "refresh_interval": "30s"})["template"]["settings"]
     assert (settings["number_of_shards"], settings["number_of_replicas"]) == (3, 0)
     assert settings["refresh_interval"] == "30s"
+    assert settings["gc_deletes"] == "1h"  # deleted versions outlive late writes (60s by default)
+    assert _template(settings={"gc_deletes": "6h"})["template"]["settings"]["gc_deletes"] == "6h"
 
 
 def test_shipped_analysis_chain():

@@ -133,10 +133,11 @@ def test_settings_returned_by_the_server_equal_the_generated_ones():
 
 def test_replicas_and_refresh_interval_change_in_place():
     """Dynamic settings are in-place changes; the shard count is not."""
-    desired = SETTINGS | {"number_of_replicas": 2, "number_of_shards": 3}
+    desired = SETTINGS | {"number_of_replicas": 2, "number_of_shards": 3, "gc_deletes": "1h"}
     differences = {difference.path: difference for difference in settings_differences(SERVER_SETTINGS, desired)}
     assert differences["settings.number_of_replicas"].in_place
     assert differences["settings.number_of_replicas"].detail == "0 -> 2"
+    assert differences["settings.gc_deletes"].in_place  # how long deleted versions are remembered
     assert not differences["settings.number_of_shards"].in_place
 
 
