@@ -10,7 +10,11 @@ For each changed entity (``Talent:t9``) there is at most one pending *primary* l
 - every primary lookup is followed, ``settle_delay`` later, by a *settle* lookup restricted to
   documents fetched before the primary ran. It catches the roots whose fetch was in flight during the
   primary lookup and so were not yet in the index with this relation (the lost update that
-  Hibernate Search documents as HSEARCH-4064). Roots the primary re-fetched are newer and excluded.
+  Hibernate Search documents as HSEARCH-4064). Roots the primary re-fetched are newer and excluded;
+  so are the roots the primary requested at all (``already_requested``, kept for fan-outs below
+  ``popular_threshold``): their requests are fetched after the change whenever they land, and
+  external versioning keeps an older in-flight fetch from overwriting them. Without that, a backlog
+  that delays the primary's fetches beyond ``settle_delay`` would fetch every root twice.
 
 The origins (Kafka positions) of the events behind a lookup are released only when its settle lookup
 has run, so committed offsets never move past a change whose fan-out is not complete.
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,6 +46,8 @@ class Lookup:
     last_change_ts_ms: int = 0
     fetched_before_ms: int | None = None
     """Settle lookups only: match documents fetched before the primary lookup ran."""
+    already_requested: frozenset[str] = frozenset()
+    """Settle lookups only: roots the primary lookup requested, which need no second request."""
 
     @property
     def identity(self) -> str:
@@ -83,8 +89,10 @@ class FanoutSchedule:
                 self._primary.pop((lookup.entity_type, lookup.key), None)
         return sorted(ready, key=lambda lookup: lookup.kind != "primary")
 
-    def ran(self, lookup: Lookup, roots_found: int, ran_at_ms: int) -> list[Origin]:
-        """Record that ``lookup`` ran and emitted its requests; returns the origins now complete."""
+    def ran(self, lookup: Lookup, roots_found: int, ran_at_ms: int, requested: Collection[str] = ()) -> list[Origin]:
+        """Record that ``lookup`` ran and emitted requests for ``roots_found`` roots (``requested``: their
+        ids, remembered for the settle lookup when the fan-out is not popular); returns the origins now
+        complete."""
         if lookup.kind == "settle":
             return lookup.origins
         entity = (lookup.entity_type, lookup.key)
@@ -100,6 +108,7 @@ class FanoutSchedule:
             lookup.origins,
             lookup.last_change_ts_ms,
             fetched_before_ms=ran_at_ms,
+            already_requested=frozenset(requested if len(requested) < self._settings.popular_threshold else ()),
         )
         self._push(settle)
         return []

@@ -113,18 +113,18 @@ class RouteStage:
     def _run(self, lookup: Lookup) -> list[OutgoingRecord]:
         started = self._clock_ms()
         cause = _lookup_cause(lookup)
-        outgoing: list[OutgoingRecord] = []
+        requested: list[str] = []
         try:
             for page in self._lookup.root_ids(lookup.entity_type, [lookup.key], lookup.fetched_before_ms):
-                outgoing += [self._request(root_id, cause, lookup.kind) for root_id in page]
+                requested += [root_id for root_id in page if root_id not in lookup.already_requested]
         except (TransportError, ApiError) as exc:
             log.warning("reverse lookup failed, will retry", entity=lookup.identity, kind=lookup.kind, error=str(exc))
             self._schedule.retry(lookup, started, LOOKUP_RETRY_MS)
             return []
         self._metrics.lookups.labels(self._index, lookup.kind).inc()
-        self._schedule.ran(lookup, len(outgoing), started)
-        log.info("reverse lookup", entity=lookup.identity, kind=lookup.kind, roots=len(outgoing))
-        return outgoing
+        self._schedule.ran(lookup, len(requested), started, requested)
+        log.info("reverse lookup", entity=lookup.identity, kind=lookup.kind, roots=len(requested))
+        return [self._request(root_id, cause, lookup.kind) for root_id in requested]
 
     def _request(self, root_id: str, cause: EntityChange, kind: str) -> OutgoingRecord:
         request = ReindexRequest(

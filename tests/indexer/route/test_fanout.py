@@ -40,6 +40,20 @@ def test_settle_lookup_follows_and_releases_origins() -> None:
     assert list(schedule.pending_origins()) == []
 
 
+def test_settle_lookup_remembers_what_the_primary_requested_unless_popular() -> None:
+    """The roots a fan-out requested ride along to its settle lookup; a popular fan-out's are not kept."""
+    schedule = FanoutSchedule(SETTINGS)
+    schedule.changed(change("t1", 0), 0)
+    schedule.changed(change("star", 1), 0)
+    lookups = {lookup.key: lookup for lookup in schedule.due(1000)}
+    small, popular = lookups[("t1",)], lookups[("star",)]
+    schedule.ran(small, roots_found=2, ran_at_ms=1000, requested=["m1", "m2"])
+    schedule.ran(popular, roots_found=100, ran_at_ms=1000, requested=[f"m{n}" for n in range(100)])
+    settles = {lookup.key: lookup for lookup in schedule.due(11_000)}
+    assert settles[("t1",)].already_requested == {"m1", "m2"}
+    assert settles[("star",)].already_requested == frozenset()
+
+
 def test_popular_entity_fans_out_once_more_per_popular_delay() -> None:
     """After a large fan-out, five further changes within the minute make one more primary lookup."""
     schedule = FanoutSchedule(SETTINGS)

@@ -125,6 +125,20 @@ def test_in_flight_fetch_is_caught_by_the_settle_lookup() -> None:
     assert requested(stage.process([])) == ["m9"]
 
 
+def test_settle_lookup_skips_roots_the_primary_already_requested() -> None:
+    """Under a backlog the primary's requests may not be fetched by settle time: the roots it requested
+    are not requested again (versioning protects them), only a root it could not have seen is."""
+    index, clock = FakeIndex(), Clock()
+    index.documents = {"m1": ({"t1"}, 0), "m2": ({"t1"}, 0)}
+    stage = make_stage(index, clock)
+    stage.process([event("talent", 1, {"talentId": "t1"})])
+    clock.now += 1000
+    assert sorted(requested(stage.process([]))) == ["m1", "m2"]  # still fetched_at 0 at settle time
+    index.documents["m9"] = ({"t1"}, 5)  # an in-flight fetch that landed after the primary lookup
+    clock.now += 10_000
+    assert requested(stage.process([])) == ["m9"]
+
+
 def test_malformed_event_is_dead_lettered_and_the_batch_goes_on() -> None:
     """A poison event becomes a dead letter with reason and bytes; the next event is still routed."""
     stage = make_stage(FakeIndex(), Clock())
