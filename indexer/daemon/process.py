@@ -32,6 +32,12 @@ from schema_gen.errors import ServiceError
 
 log = structlog.get_logger("graphdex.daemon")
 
+FETCH_ROUNDS_PER_BATCH = 4
+"""A fetch batch holds up to this many rounds of ``fetch.max_in_flight`` gateway requests: through a
+backlog the fetcher's pool stays full across rounds instead of waiting at every round for its slowest
+request and for the produced documents' acknowledgements (about a tenth more documents per second on
+the local stack). Under light load batches stay small: a stage takes only what is ready."""
+
 
 class Stage(StrEnum):
     ROUTER = "router"
@@ -149,7 +155,7 @@ class Daemon:
         # is ready: its fan-outs wait ``reverse_lookup.fanout_delay`` anyway.
         fetch_settings = replace(
             self._settings,
-            batch_size=config.fetch.batch_size * config.fetch.max_in_flight,
+            batch_size=config.fetch.batch_size * config.fetch.max_in_flight * FETCH_ROUNDS_PER_BATCH,
             linger=config.fetch.coalesce_window,
         )
         sink_settings = replace(self._settings, batch_size=config.sink.max_actions, linger=config.sink.max_wait)
