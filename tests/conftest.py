@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from demo.ports import KAFKA, SEARCH, free_ports
-from demo.services import DEFAULT_SEED, DEFAULT_SIZE
-from demo.stack import LocalStack, StackOptions
+from demo.ports import KAFKA, SEARCH
+from demo.stack import LocalStack
 from indexer.es_client import build_client
 from schema_gen.config import ElasticsearchSettings
+from tests.private_stacks import new_stack
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -31,14 +31,7 @@ SHARED = REPO.parent / "shared"
 @pytest.fixture(scope="session")
 def stack_supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The run's one local stack supervisor; it starts servers only when a fixture asks for them."""
-    options = StackOptions(
-        state_dir=tmp_path_factory.mktemp("stack"),
-        ports=free_ports(),
-        size=DEFAULT_SIZE,
-        seed=DEFAULT_SEED,
-        startup_timeout=90.0,
-    )
-    stack = LocalStack(options)
+    stack = new_stack(tmp_path_factory.mktemp("stack"))
     try:
         yield stack
     finally:

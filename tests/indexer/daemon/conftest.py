@@ -21,10 +21,7 @@ import pytest
 from confluent_kafka.admin import NewTopic
 from elasticsearch import Elasticsearch
 
-from demo.ports import free_ports
-from demo.services import DEFAULT_SEED, DEFAULT_SIZE
-from demo.stack import LocalStack, StackOptions
-from demo.subgraphs.faults import ENVIRONMENT_VARIABLE
+from demo.stack import LocalStack
 from indexer.daemon.dead_letters import DeadLetterTopic
 from indexer.daemon.pipeline import IndexPipeline
 from indexer.daemon.process import Daemon
@@ -36,6 +33,7 @@ from indexer.kafka.topics import TopicLayout
 from indexer.messages import DeadLetter
 from indexer.metrics import PipelineMetrics
 from indexer.provision.provisioner import Provisioner
+from tests.private_stacks import started_stack
 from tests.stack_definitions import load_on_stack, write_movies_definition
 
 T = TypeVar("T")
@@ -143,18 +141,5 @@ def running_index(daemon_stack: LocalStack, tmp_path_factory: pytest.TempPathFac
 def daemon_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Kafka, the search server, the three subgraphs (movies with fault injection on) and the gateway, for
     the daemon tests alone: they change the seeded data, freeze processes and fail movies."""
-    options = StackOptions(
-        state_dir=tmp_path_factory.mktemp("daemon-stack"),
-        ports=free_ports(),
-        size=DEFAULT_SIZE,
-        seed=DEFAULT_SEED,
-        startup_timeout=90.0,
-    )
-    stack = LocalStack(options)
-    try:
-        with pytest.MonkeyPatch.context() as patch:  # the subgraphs inherit the environment at launch
-            patch.setenv(ENVIRONMENT_VARIABLE, "1")
-            stack.start()
+    with started_stack(tmp_path_factory.mktemp("daemon-stack"), fault_injection=True) as stack:
         yield stack
-    finally:
-        stack.stop()

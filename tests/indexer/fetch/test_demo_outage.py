@@ -11,14 +11,14 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from demo.ports import GATEWAY, free_ports
-from demo.services import DEFAULT_SEED, DEFAULT_SIZE
-from demo.stack import LocalStack, StackOptions
+from demo.ports import GATEWAY
+from demo.stack import LocalStack
 from indexer.definition import introspect
 from indexer.fetch import BreakerState, DocumentFetcher, Fetched, FetchMetrics
 from schema_gen.config import parse_config
 from schema_gen.errors import GatewayUnavailable
 from schema_gen.walker import build_model, parse_template
+from tests.private_stacks import started_stack
 
 from .fakes import FakeClock
 
@@ -28,29 +28,19 @@ QUERY = "query MovieDocuments($ids: [ID!]!) { movies(ids: $ids) { movieId title 
 
 
 @pytest.fixture(scope="module")
-def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def outage_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Kafka, the three subgraphs and the gateway, for this module alone."""
-    options = StackOptions(
-        state_dir=tmp_path_factory.mktemp("outage-stack"),
-        ports=free_ports(),
-        size=DEFAULT_SIZE,
-        seed=DEFAULT_SEED,
-        startup_timeout=90.0,
-    )
-    stack = LocalStack(options)
-    try:
-        yield stack.start([GATEWAY])
-    finally:
-        stack.stop()
+    with started_stack(tmp_path_factory.mktemp("outage-stack"), [GATEWAY]) as stack:
+        yield stack
 
 
-def test_a_frozen_subgraph_opens_the_breaker_and_fetching_resumes_after(private_stack):
+def test_a_frozen_subgraph_opens_the_breaker_and_fetching_resumes_after(outage_stack):
     """Timeouts through the gateway become GatewayUnavailable, the open breaker refuses at once, and the
     half-open probe succeeds when the subgraph is back."""
     config = parse_config(
         {
             "index": "movies",
-            "graph": {"url": private_stack.endpoints.gateway_url},
+            "graph": {"url": outage_stack.endpoints.gateway_url},
             "query": QUERY,
             "root": {"type": "Movie", "id_field": "movieId", "id_variable": "ids"},
             "fetch": {"timeout": "1s", "attempts": 2, "breaker_threshold": 1, "breaker_cooldown": "30s"},
@@ -62,7 +52,7 @@ def test_a_frozen_subgraph_opens_the_breaker_and_fetching_resumes_after(private_
     breaker_clock = FakeClock()
     fetcher = DocumentFetcher.for_index(model, config, metrics=FetchMetrics(CollectorRegistry()), clock=breaker_clock)
     ids = ["movie-000001", "movie-000002"]
-    talent = private_stack.pids()["talent"]
+    talent = outage_stack.pids()["talent"]
     with fetcher:
         assert all(isinstance(outcome, Fetched) for outcome in fetcher.fetch(ids))
         os.kill(talent, signal.SIGSTOP)

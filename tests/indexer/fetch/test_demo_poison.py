@@ -13,15 +13,15 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from demo.data.fixtures import movie_id
-from demo.ports import GATEWAY, free_ports
+from demo.ports import GATEWAY
 from demo.seed import generate
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE
-from demo.stack import LocalStack, StackOptions
-from demo.subgraphs.faults import ENVIRONMENT_VARIABLE
+from demo.stack import LocalStack
 from indexer.definition import load_definition
 from indexer.fetch import BreakerState, DocumentFetcher, Failed, FailureReason, Fetched, FetchMetrics
 from indexer.fetch.isolation import IsolationMemory
 from schema_gen.errors import GatewayUnavailable
+from tests.private_stacks import started_stack
 
 from .test_demo_gateway import QUERIES
 
@@ -34,21 +34,8 @@ BATCH = [movie_id(number) for number in range(1, 21)]
 @pytest.fixture(scope="module")
 def faulty_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """Kafka, the three subgraphs (movies with fault injection on) and the gateway, for this module."""
-    options = StackOptions(
-        state_dir=tmp_path_factory.mktemp("poison-stack"),
-        ports=free_ports(),
-        size=DEFAULT_SIZE,
-        seed=DEFAULT_SEED,
-        startup_timeout=90.0,
-    )
-    stack = LocalStack(options)
-    try:
-        with pytest.MonkeyPatch.context() as patch:  # the subgraphs inherit the environment at launch
-            patch.setenv(ENVIRONMENT_VARIABLE, "1")
-            stack.start([GATEWAY])
+    with started_stack(tmp_path_factory.mktemp("poison-stack"), [GATEWAY], fault_injection=True) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
