@@ -10,6 +10,10 @@ Column values are the stored ones: list columns are JSON text, timestamps ISO 86
 calls ``deliver`` inside its transaction and rolls back when it raises, so no write commits without
 its events. The reverse can happen: an event whose delivery timed out may still reach the topic
 after the write was rolled back (consumers that re-read the current state are unaffected).
+
+Debezium publishes only committed changes, so a consumer that reacts to an event by reading the
+source sees the change. Here events are delivered just before the commit; to keep that guarantee, a
+store's reads wait while a write is between delivering and committing (``CapturedStore.query``).
 """
 
 from __future__ import annotations

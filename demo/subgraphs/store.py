@@ -134,6 +134,9 @@ class CapturedStore:
         self._change_log = change_log
         self._clock = clock
         self._lock = threading.Lock()
+        self._settled = threading.Event()
+        """Set while no write is in progress: reads wait for it (see ``query``)."""
+        self._settled.set()
         if not path.parent.is_dir():
             raise ServiceError(f"cannot create the {db} database {path}: directory {path.parent} does not exist")
         try:
@@ -206,23 +209,34 @@ class CapturedStore:
         return event
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a read-only query over committed data."""
+        """Rows of a read-only query over committed data.
+
+        A write in progress may have delivered its events already (they go out just before the commit):
+        the query waits for it to commit or roll back, so whoever reads because of an event sees its
+        change, as with Debezium, which publishes committed changes only."""
+        self._settled.wait()
         return [dict(row) for row in self._reader.execute(sql, tuple(parameters))]
 
     def write(self, change: Callable[[Transaction], T]) -> T:
         """Run ``change`` in a transaction, deliver its events, then commit; roll back if anything fails."""
         with self._lock:
-            self._writer.execute("BEGIN IMMEDIATE")
+            self._settled.clear()
             try:
-                tx_id = self._writer.execute("UPDATE _cdc_state SET tx_id = tx_id + 1 RETURNING tx_id").fetchone()[0]
-                transaction = Transaction(self._writer, db=self.db, ts_ms=self._clock(), tx_id=tx_id)
-                result = change(transaction)
-                if transaction.events:
-                    self._change_log.deliver(transaction.events)
-                self._writer.execute("COMMIT")
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    tx_id = self._writer.execute("UPDATE _cdc_state SET tx_id = tx_id + 1 RETURNING tx_id").fetchone()[
+                        0
+                    ]
+                    transaction = Transaction(self._writer, db=self.db, ts_ms=self._clock(), tx_id=tx_id)
+                    result = change(transaction)
+                    if transaction.events:
+                        self._change_log.deliver(transaction.events)
+                    self._writer.execute("COMMIT")
+                except BaseException:
+                    self._writer.execute("ROLLBACK")
+                    raise
+            finally:
+                self._settled.set()
         return result
 
     def close(self) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,6 +119,31 @@ def test_a_write_delivers_its_events_then_commits(tmp_path: Path, recording_chan
     assert (batch[1].value["before"]["name"], batch[1].value["after"]["name"]) == ("Léon", "Léon Montana")
     assert {e.value["source"]["txId"] for e in batch if e.value} == {1}
     assert store.query("SELECT * FROM people") == [{"personId": "p1", "name": "Léon Montana"}]
+
+
+def test_a_read_waits_for_the_write_whose_events_are_out(tmp_path: Path):
+    """Events go out just before the commit: a query made once they are out (a consumer reacting to them)
+    waits for the commit and sees the change, never the state before it."""
+    delivered, release = threading.Event(), threading.Event()
+
+    class SlowChangeLog:
+        def deliver(self, events: Sequence[ChangeEvent]) -> None:
+            delivered.set()
+            release.wait(10)
+
+    store = open_store(tmp_path / "crew.db", SlowChangeLog())
+    writer = threading.Thread(target=store.write, args=(lambda tx: tx.insert(PEOPLE, {"personId": "p1", "name": "a"}),))
+    writer.start()
+    assert delivered.wait(10)
+    seen: list[list[dict[str, Any]]] = []
+    reader = threading.Thread(target=lambda: seen.append(store.query("SELECT * FROM people")))
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive()  # waiting for the commit
+    release.set()
+    writer.join(10)
+    reader.join(10)
+    assert seen == [[{"personId": "p1", "name": "a"}]]
 
 
 def test_transaction_ids_increase_per_write(tmp_path: Path, recording_change_log: RecordingChangeLog):
