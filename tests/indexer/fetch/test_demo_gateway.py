@@ -4,6 +4,7 @@ the seeded data the subgraphs serve."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -26,7 +27,16 @@ QUERIES = {
 }
 
 
-def fetcher_for(mode: str, gateway_url: str, folder: Path) -> DocumentFetcher:
+def fetcher_for(
+    mode: str,
+    gateway_url: str,
+    folder: Path,
+    *,
+    fetch: str = "{batch_size: 7, max_in_flight: 3, rate_limit: 500}",
+    registry: CollectorRegistry | None = None,
+    **fetcher_options: Any,
+) -> DocumentFetcher:
+    """A fetcher of the demo movies in ``mode`` (list or alias), with the ``fetch:`` section ``fetch``."""
     variable, query = QUERIES[mode]
     (folder / "movies.graphql").write_text(query, encoding="utf-8")
     (folder / "movies.yaml").write_text(
@@ -35,11 +45,12 @@ def fetcher_for(mode: str, gateway_url: str, folder: Path) -> DocumentFetcher:
         f"query_file: movies.graphql\n"
         f"root: {{type: Movie, id_field: movieId, id_variable: {variable}}}\n"
         f"fields: {{credits: {{nested: true}}}}\n"
-        f"fetch: {{batch_size: 7, max_in_flight: 3, rate_limit: 500}}\n",
+        f"fetch: {fetch}\n",
         encoding="utf-8",
     )
     definition = load_definition(folder / "movies.yaml", env={})
-    return DocumentFetcher.for_index(definition.model, definition.config, metrics=FetchMetrics(CollectorRegistry()))
+    metrics = FetchMetrics(registry or CollectorRegistry())
+    return DocumentFetcher.for_index(definition.model, definition.config, metrics=metrics, **fetcher_options)
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,12 @@ from demo.ports import GATEWAY
 from demo.seed import generate
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE
 from demo.stack import LocalStack
-from indexer.definition import load_definition
-from indexer.fetch import BreakerState, DocumentFetcher, Failed, FailureReason, Fetched, FetchMetrics
+from indexer.fetch import BreakerState, DocumentFetcher, Failed, FailureReason, Fetched
 from indexer.fetch.isolation import IsolationMemory
 from schema_gen.errors import GatewayUnavailable
 from tests.private_stacks import started_stack
 
-from .test_demo_gateway import QUERIES
+from .test_demo_gateway import fetcher_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,24 +46,11 @@ def poisoned(faulty_stack: LocalStack) -> Iterator[str]:
     httpx.delete(url, timeout=10).raise_for_status()
 
 
-def fetcher_for(
+def poison_fetcher(
     mode: str, gateway_url: str, folder: Path, registry: CollectorRegistry, breaker_threshold: int = 1
 ) -> DocumentFetcher:
-    variable, query = QUERIES[mode]
-    (folder / "movies.graphql").write_text(query, encoding="utf-8")
-    (folder / "movies.yaml").write_text(
-        f"index: movies\n"
-        f"graph: {{url: '{gateway_url}'}}\n"
-        f"query_file: movies.graphql\n"
-        f"root: {{type: Movie, id_field: movieId, id_variable: {variable}}}\n"
-        f"fields: {{credits: {{nested: true}}}}\n"
-        f"fetch: {{batch_size: 20, attempts: 2, breaker_threshold: {breaker_threshold}}}\n",
-        encoding="utf-8",
-    )
-    definition = load_definition(folder / "movies.yaml", env={})
-    return DocumentFetcher.for_index(
-        definition.model, definition.config, metrics=FetchMetrics(registry), memory=IsolationMemory()
-    )
+    fetch = f"{{batch_size: 20, attempts: 2, breaker_threshold: {breaker_threshold}}}"
+    return fetcher_for(mode, gateway_url, folder, fetch=fetch, registry=registry, memory=IsolationMemory())
 
 
 @pytest.mark.parametrize("mode", ["list", "alias"])
@@ -72,7 +58,7 @@ def test_a_request_mode_poison_movie_fails_alone_and_its_batch_is_fetched(faulty
     """A batch of 20 holding the poison movie: 19 documents equal to the seeded data, one request_failed
     naming the subgraph's answer, the breaker (threshold 1) still closed, the isolation counted."""
     seeded, registry = generate(DEFAULT_SEED, DEFAULT_SIZE), CollectorRegistry()
-    with fetcher_for(mode, faulty_stack.endpoints.gateway_url, tmp_path, registry) as fetcher:
+    with poison_fetcher(mode, faulty_stack.endpoints.gateway_url, tmp_path, registry) as fetcher:
         outcomes = {outcome.id: outcome for outcome in fetcher.fetch(BATCH)}
         assert fetcher.breaker.state is BreakerState.CLOSED
     culprit = outcomes.pop(poisoned)
@@ -93,7 +79,7 @@ def test_the_poison_movie_alone_is_an_outage_until_isolated(faulty_stack, poison
     """Fetched alone first, the poison movie cannot be told from an outage; after a batch isolated it, its
     lone fetch (what its retry does) fails as request_failed."""
     gateway_url = faulty_stack.endpoints.gateway_url
-    with fetcher_for("list", gateway_url, tmp_path, CollectorRegistry(), breaker_threshold=5) as fetcher:
+    with poison_fetcher("list", gateway_url, tmp_path, CollectorRegistry(), breaker_threshold=5) as fetcher:
         with pytest.raises(GatewayUnavailable, match="fails the whole request on purpose"):
             fetcher.fetch([poisoned])
         fetcher.fetch(BATCH)
