@@ -143,3 +143,11 @@ def daemon_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStac
     the daemon tests alone: they change the seeded data, freeze processes and fail movies."""
     with started_stack(tmp_path_factory.mktemp("daemon-stack"), fault_injection=True) as stack:
         yield stack
+
+
+@pytest.fixture
+def faults(daemon_stack: LocalStack) -> Iterator[str]:
+    """The movies subgraph's fault-injection endpoint, cleared after the test."""
+    url = daemon_stack.endpoints.subgraph_urls["movies"].removesuffix("graphql") + "faults"
+    yield url
+    httpx.delete(url, timeout=10).raise_for_status()

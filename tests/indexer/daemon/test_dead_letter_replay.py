@@ -31,14 +31,6 @@ def faulty_index(daemon_stack: LocalStack, tmp_path_factory: pytest.TempPathFact
         yield index
 
 
-@pytest.fixture
-def faults(daemon_stack: LocalStack) -> Iterator[str]:
-    """The movies subgraph's fault-injection endpoint, cleared after the test."""
-    url = daemon_stack.endpoints.subgraph_urls["movies"].removesuffix("graphql") + "faults"
-    yield url
-    httpx.delete(url, timeout=10).raise_for_status()
-
-
 def graphdex(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the installed ``graphdex`` command against ``stack``."""
     env = {**os.environ, **stack.endpoints.environment()}

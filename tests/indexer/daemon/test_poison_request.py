@@ -17,11 +17,9 @@ from demo.data.fixtures import movie_id
 from demo.stack import LocalStack
 from tests.indexer.daemon.conftest import RunningIndex, eventually, start_index
 from tests.indexer.daemon.source_of_truth import existing
-from tests.indexer.daemon.test_dead_letter_replay import graphdex, rename, title_of
+from tests.indexer.daemon.test_dead_letter_replay import QUICK_RETRIES, graphdex, rename, title_of
 
 pytestmark = pytest.mark.e2e
-
-QUICK_RETRIES = {"fetch": {"attempts": 1, "retry_topic_attempts": 1, "retry_delay": "200ms"}}
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +27,6 @@ def poisoned_index(daemon_stack: LocalStack, tmp_path_factory: pytest.TempPathFa
     """A demo index kept fresh by an in-process daemon whose requests give up after one retry pass."""
     with start_index(daemon_stack, tmp_path_factory.mktemp("poison"), QUICK_RETRIES) as index:
         yield index
-
-
-@pytest.fixture
-def faults(daemon_stack: LocalStack) -> Iterator[str]:
-    """The movies subgraph's fault-injection endpoint, cleared after the test."""
-    url = daemon_stack.endpoints.subgraph_urls["movies"].removesuffix("graphql") + "faults"
-    yield url
-    httpx.delete(url, timeout=10).raise_for_status()
 
 
 def test_a_request_mode_poison_movie_is_dead_lettered_while_other_movies_keep_flowing(
