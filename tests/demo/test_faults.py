@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,22 @@ def open_store(folder: Path, definition: Any = MOVIES_SUBGRAPH) -> CapturedStore
     return store
 
 
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    """The movies subgraph's app with fault injection on, over a small seeded store."""
+@contextmanager
+def faulty_movies_client(folder: Path) -> Iterator[TestClient]:
+    """The movies subgraph's app with fault injection on, over a small seeded store in ``folder``."""
     injection = MOVIES_SUBGRAPH.fault_injection
     assert injection is not None
-    store = open_store(tmp_path)
+    store = open_store(folder)
     app = build_app(MOVIES_SUBGRAPH, store, RecordingChangeLog(), injection.faults())  # type: ignore[arg-type]
     with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
     store.close()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with faulty_movies_client(tmp_path) as test_client:
+        yield test_client
 
 
 def graphql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:

@@ -12,22 +12,13 @@ from starlette.testclient import TestClient
 
 from demo.data import fixtures
 from demo.subgraphs.faults import FAULT_CODE
-from demo.subgraphs.movies import MOVIES_SUBGRAPH
-from demo.subgraphs.service import build_app
-from tests.demo.conftest import RecordingChangeLog
-from tests.demo.test_faults import ONE, QUERY, REFERENCE, open_store
+from tests.demo.test_faults import ONE, QUERY, REFERENCE, faulty_movies_client
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    """The movies subgraph's app with fault injection on, over a small seeded store."""
-    injection = MOVIES_SUBGRAPH.fault_injection
-    assert injection is not None
-    store = open_store(tmp_path)
-    app = build_app(MOVIES_SUBGRAPH, store, RecordingChangeLog(), injection.faults())  # type: ignore[arg-type]
-    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+    with faulty_movies_client(tmp_path) as test_client:
         yield test_client
-    store.close()
 
 
 def post(client: TestClient, query: str, **variables: Any) -> Any:
