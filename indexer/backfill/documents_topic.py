@@ -35,9 +35,10 @@ from indexer.backfill.progress import BackfillProgress, BackfillSummary
 from indexer.definition import IndexDefinition
 from indexer.es_client import build_client
 from indexer.kafka.clients import build_schema_registry, consumer_config
+from indexer.kafka.consumer_loop import record_of
 from indexer.kafka.document_codec import DocumentCodec
 from indexer.kafka.topics import TopicLayout
-from indexer.messages import Record, read_document_headers
+from indexer.messages import read_document_headers
 from indexer.sink.bulk_sink import BulkSink, DocumentWrite, WriteOutcome
 from schema_gen.artifacts import generate_artifacts
 from schema_gen.config import KafkaSettings
@@ -220,7 +221,7 @@ class _Rebuild:
         writes: list[DocumentWrite] = []
         failures: list[tuple[str, str]] = []
         for message in messages:
-            record = _record(message)
+            record = record_of(message)
             document_id = record.key.decode("utf-8", "replace") if record.key else record.position
             try:
                 if record.key is None:
@@ -290,14 +291,3 @@ def _at_end(message: Message) -> bool:
     if error.code() == KafkaError._PARTITION_EOF:
         return True
     raise ServiceError(f"Kafka: cannot read the documents topic: {error.str()}")
-
-
-def _record(message: Message) -> Record:
-    return Record(
-        topic=message.topic() or "",
-        partition=message.partition() or 0,
-        offset=message.offset() or 0,
-        key=message.key(),
-        value=message.value(),
-        headers=tuple(message.headers() or ()),
-    )

@@ -234,7 +234,7 @@ class StageRunner:
         if self._paused:
             wait = max(0.0, min(wait, min(self._paused.values()) - time.monotonic()))
         messages = self._consume(wanted, wait)
-        batch = [_record(message) for message in messages if not self._is_error(message)]
+        batch = [record_of(message) for message in messages if not self._is_error(message)]
         early = [record for record in batch if (record.topic, record.partition) in self._paused]
         if early:  # fetched before their partition's pause took effect: read them again after it
             self._seek_back(early)
@@ -436,7 +436,8 @@ class StageRunner:
         return True
 
 
-def _record(message: Message) -> Record:
+def record_of(message: Message) -> Record:
+    """The ``Record`` a stage sees for a confluent-kafka message (not an error message)."""
     kind, timestamp = message.timestamp()
     return Record(
         topic=message.topic() or "",
