@@ -75,9 +75,14 @@ class DocumentWrite:
 
     @property
     def content_hash(self) -> str | None:
-        metadata = self.source.get(METADATA_FIELD) if self.source is not None else None
-        digest = metadata.get("content_hash") if isinstance(metadata, dict) else None
-        return digest if isinstance(digest, str) else None
+        return content_hash_of(self.source)
+
+
+def content_hash_of(source: dict[str, Any] | None) -> str | None:
+    """The ``graphdex.content_hash`` a document source carries, if any."""
+    metadata = source.get(METADATA_FIELD) if source is not None else None
+    digest = metadata.get("content_hash") if isinstance(metadata, dict) else None
+    return digest if isinstance(digest, str) else None
 
 
 @dataclass(frozen=True)
@@ -233,9 +238,7 @@ class BulkSink:
         for doc in reply.body.get("docs", ()):
             if not doc.get("found") or not isinstance(doc.get("_version"), int):
                 continue
-            metadata = (doc.get("_source") or {}).get(METADATA_FIELD)
-            digest = metadata.get("content_hash") if isinstance(metadata, dict) else None
-            stored[str(doc.get("_id"))] = (doc["_version"], digest if isinstance(digest, str) else None)
+            stored[str(doc.get("_id"))] = (doc["_version"], content_hash_of(doc.get("_source")))
         return stored
 
     def _bulk(self, pairs: Sequence[tuple[DocumentWrite, str]]) -> list[WriteOutcome]:
