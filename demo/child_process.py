@@ -118,6 +118,12 @@ class ChildProcess:
             _signal_group(self.pid, signal.SIGTERM)
             self._terminated_at = time.monotonic()
 
+    def kill(self) -> None:
+        """SIGKILL to the process group, with no warning (a crash, for fault tests); reaps the process."""
+        if self.popen.returncode is None:
+            _signal_group(self.pid, signal.SIGKILL)
+            self.popen.wait()
+
     def stop(self, grace: float) -> None:
         """SIGTERM to the process group, SIGKILL ``grace`` seconds after it; reaps the process."""
         if self.popen.returncode is not None:

