@@ -62,6 +62,13 @@ def up(
     free: Annotated[
         bool, typer.Option("--free-ports", help="Pick free ports instead of the documented defaults.")
     ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start over: remove the data kept from earlier runs (Kafka topics, indexes, subgraph databases).",
+        ),
+    ] = False,
     timeout: Annotated[
         float, typer.Option(min=1, envvar="GRAPHDEX_DEV_TIMEOUT", help="Seconds each service may take to be ready.")
     ] = 60.0,
@@ -94,6 +101,7 @@ def up(
         seed=seed,
         startup_timeout=timeout,
         stop_grace=grace,
+        fresh=fresh,
         detach=detach,
     )
     stack = LocalStack(options)

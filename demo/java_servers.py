@@ -187,8 +187,12 @@ def kafka_properties(layout: KafkaLayout, host: str, port: int, controller_port:
 
 
 def new_cluster_id() -> str:
-    """A random KRaft cluster id (a base64url UUID without padding, as ``kafka-storage random-uuid``)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+    """A random KRaft cluster id: a base64url UUID without padding that does not start with ``-`` (which
+    command lines would read as an option), as ``kafka-storage random-uuid`` makes them."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def kafka_java_command(java: str, cp: str) -> list[str]:
@@ -203,7 +207,7 @@ def prepare_kafka(layout: KafkaLayout, host: str, port: int, controller_port: in
     if layout.formatted:
         return
     command = [*kafka_java_command(java_binary(), classpath(KAFKA_PROJECT)), "kafka.tools.StorageTool", "format"]
-    command += ["--cluster-id", new_cluster_id(), "--config", str(layout.config), "--ignore-formatted"]
+    command += [f"--cluster-id={new_cluster_id()}", f"--config={layout.config}", "--ignore-formatted"]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         result = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, check=False)

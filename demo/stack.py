@@ -42,6 +42,8 @@ class LocalStack:
         self.total_startup_seconds = 0.0
         """Wall-clock seconds of the last ``start`` call that started something (checks included)."""
         self._children: dict[str, ChildProcess] = {}
+        self._claimed = False
+        """Whether this object owns the state folder (from the first start until everything stopped)."""
 
     @property
     def endpoints(self) -> Endpoints:
@@ -67,8 +69,9 @@ class LocalStack:
         if not wanted:
             return self
         began = time.monotonic()
-        if not self._children:
+        if not self._claimed:
             self._claim_state_dir()
+            self._claimed = True
         definitions = {name: define_service(name, self.options) for name in wanted}
         self._check_prerequisites(wanted)
         try:
@@ -96,6 +99,7 @@ class LocalStack:
             self._state().write(self.options.state_dir)
         else:
             StackState.remove(self.options.state_dir)
+            self._claimed = False
         if failures:
             raise StackError("could not stop every service of the local stack: " + "; ".join(failures))
 
@@ -148,10 +152,15 @@ class LocalStack:
         self.stop()
 
     def _claim_state_dir(self) -> None:
-        """Refuse to start over a stack that is still running from the same state folder."""
+        """Refuse to start over a stack that is still running from the same state folder; with
+        ``fresh``, remove the data of earlier runs."""
         previous = StackState.read(self.options.state_dir)
-        if previous is None:
-            return
+        if previous is not None:
+            self._refuse_running(previous)
+        if self.options.fresh:
+            shutil.rmtree(self.options.data_dir, ignore_errors=True)
+
+    def _refuse_running(self, previous: StackState) -> None:
         alive = [record.name for record in previous.running_services()]
         if alive or previous.supervisor_running():
             folder = self.options.state_dir
@@ -160,8 +169,6 @@ class LocalStack:
                 f"stop it with `graphdex dev down --state-dir {folder}` or use another state folder"
             )
         StackState.remove(self.options.state_dir)
-        if self.options.fresh:
-            shutil.rmtree(self.options.data_dir, ignore_errors=True)
 
     def _check_prerequisites(self, wanted: list[str]) -> None:
         subgraph_modules = [sub.module for sub in SUBGRAPHS if sub.name in wanted]

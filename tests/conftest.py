@@ -4,7 +4,7 @@ All servers come from one ``LocalStack`` (the same code as ``graphdex dev up``),
 state under a temporary folder. Nothing starts until a test asks for a server fixture:
 
 * ``kafka_bootstrap``: only the Kafka broker;
-* ``search_server`` / ``es_client``: only the search server;
+* ``search_server`` / ``search_store``: only the search server;
 * ``local_stack``: the whole stack (Kafka, search server, the three demo subgraphs with the default
   small data set, the gateway), reusing whatever the lighter fixtures already started.
 """
@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from demo.ports import KAFKA, SEARCH
 from demo.stack import LocalStack
-from indexer.es_client import build_client
+from indexer.search_store import SearchStore, open_search_store
 from schema_gen.config import ElasticsearchSettings
 from tests.private_stacks import new_stack
 
@@ -40,20 +39,20 @@ def stack_supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(stack_supervisor: LocalStack) -> str:
-    """``host:port`` of a Kafka-compatible broker (Tansu, in memory) for the whole run."""
+    """``host:port`` of an Apache Kafka broker (KRaft, one node) for the whole run."""
     return stack_supervisor.start([KAFKA]).endpoints.kafka_bootstrap
 
 
 @pytest.fixture(scope="session")
 def search_server(stack_supervisor: LocalStack) -> str:
-    """URL of an in-memory OpenSearch-compatible server (osmem-server) for the whole run."""
+    """URL of a real OpenSearch node (2.19) for the whole run."""
     return stack_supervisor.start([SEARCH]).endpoints.search_url
 
 
 @pytest.fixture(scope="session")
-def es_client(search_server: str) -> Elasticsearch:
-    """An Elasticsearch client for ``search_server`` built by graphdex's own client factory."""
-    return build_client(ElasticsearchSettings(url=search_server, plain_json=True))
+def search_store(search_server: str) -> SearchStore:
+    """The ``SearchStore`` graphdex opens for ``search_server`` (``engine: auto``)."""
+    return open_search_store(ElasticsearchSettings(url=search_server))
 
 
 @pytest.fixture(scope="session")

