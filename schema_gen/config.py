@@ -137,20 +137,38 @@ class RootSettings(_Section):
     id_variable: str = "id"
 
 
+class SearchEngine(StrEnum):
+    """Which search server the ``elasticsearch`` section points at."""
+
+    AUTO = "auto"
+    """Ask the server once (``GET /``): OpenSearch says so in ``version.distribution``."""
+    ELASTICSEARCH = "elasticsearch"
+    OPENSEARCH = "opensearch"
+
+
 class ElasticsearchSettings(_Section):
-    """Connection to the Elasticsearch (or OpenSearch-compatible) cluster."""
+    """Connection to the search cluster: Elasticsearch 8 or OpenSearch 2."""
 
     url: str = "http://127.0.0.1:9200"
+    engine: SearchEngine = SearchEngine.AUTO
     api_key: str | None = None
     username: str | None = None
     password: str | None = None
     ca_certs: str | None = None
     verify_certs: bool = True
     timeout: Duration = 30.0
-    plain_json: bool = False
-    """Send ``application/json`` instead of Elasticsearch's vendor media type (OpenSearch, osmem)."""
 
     _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "plain_json" in data:
+            raise ValueError(
+                "plain_json was removed: graphdex talks to OpenSearch with its own client now; "
+                "delete the key (set engine: opensearch to skip asking the server which engine it is)"
+            )
+        return data
 
 
 class EventSource(_Section):
@@ -193,10 +211,9 @@ class KafkaSettings(_Section):
     """How long a silent stage process keeps its partitions; a few seconds on the local stack."""
     max_poll_interval: Duration = 300.0
     """Longest one batch may take before the group considers the process stuck."""
-    fetch_wait_max: Duration = Field(default=0.1, gt=0, le=30)
-    """Longest a consumer's fetch request waits at the broker for data (``fetch.wait.max.ms``). Kafka
-    answers as soon as data arrives, but some brokers (Tansu) hold every fetch this long: it is then a
-    floor under each hop's latency. Short: an idle consumer sends a few more fetch requests."""
+    fetch_wait_max: Duration = Field(default=0.5, gt=0, le=30)
+    """Longest a consumer's fetch request waits at the broker for data (``fetch.wait.max.ms``, Kafka's
+    default). Kafka answers as soon as data arrives, so this bounds idle polling, not latency."""
 
     _durations = field_validator("session_timeout", "max_poll_interval", "fetch_wait_max", mode="before")(
         parse_duration

@@ -3,11 +3,11 @@
 When only the index mapping changed (same query, so the same Avro schema), every document the daemon
 ever fetched is still on ``<prefix>.<index>.documents`` (compacted: at least the newest message per
 id). A throwaway consumer (its own group id; nothing committed) reads every partition from the
-beginning until it has caught up with it (past the high watermark seen at the start, and told by the
-broker that it reached the partition's end), decodes each document with ``DocumentCodec`` and writes
+beginning until it has caught up with it (the broker reports the partition's end at or past the high
+watermark seen at the start: the end event, not the last message's offset, because compaction may
+leave gaps), decodes each document with ``DocumentCodec`` and writes
 it with ``BulkSink`` at the version in its headers (a tombstone becomes a delete), so the usual
-external versioning holds: live updates written meanwhile always win. (Both conditions, because
-Tansu under-reports high watermarks: it counts a record batch as one offset.)
+external versioning holds: live updates written meanwhile always win.
 
 Messages that arrive once a partition is caught up are the daemon's to write (through the
 ``<index>-write`` alias during a migration). Resumable: the checkpoint's cursor is the next offset of
@@ -27,18 +27,17 @@ from dataclasses import dataclass
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
-from elasticsearch import Elasticsearch
 
 from indexer.backfill.checkpoint import Checkpoint, CheckpointStore, FailureLog
 from indexer.backfill.page_ledger import resumable_checkpoint
 from indexer.backfill.progress import BackfillProgress, BackfillSummary
 from indexer.definition import IndexDefinition
-from indexer.es_client import build_client
 from indexer.kafka.clients import build_schema_registry, consumer_config
 from indexer.kafka.consumer_loop import record_of
 from indexer.kafka.document_codec import DocumentCodec
 from indexer.kafka.topics import TopicLayout
 from indexer.messages import read_document_headers
+from indexer.search_store import SearchStore, open_search_store
 from indexer.sink.bulk_sink import BulkSink, DocumentWrite, WriteOutcome
 from schema_gen.artifacts import generate_artifacts
 from schema_gen.config import KafkaSettings
@@ -71,7 +70,7 @@ def rebuild_from_documents(
     checkpoint: CheckpointStore,
     progress: bool = True,
     stop: threading.Event | None = None,
-    es: Elasticsearch | None = None,
+    store: SearchStore | None = None,
     idle_timeout: float = 30.0,
 ) -> BackfillSummary:
     """Write every document of the documents topic (up to its end at the start) to ``target_index``,
@@ -95,7 +94,7 @@ def rebuild_from_documents(
         registry=build_schema_registry(config.kafka),
         id_field=config.root.id_field,
     )
-    client = es if es is not None else build_client(config.elasticsearch)
+    client = store if store is not None else open_search_store(config.elasticsearch)
     consumer = _throwaway_consumer(config.kafka, f"{topics.group_id('rebuild')}-{uuid.uuid4().hex[:8]}")
     failures = FailureLog(checkpoint.failures_path)
     rebuild = _Rebuild(
@@ -123,11 +122,11 @@ def rebuild_from_documents(
         completed = all(part.finished for part in partitions.values())
         rebuild.save(partitions, finished=completed)
         if completed:
-            client.indices.refresh(index=target_index)
+            client.refresh(target_index)
     finally:
         consumer.close()
         failures.close()
-        if es is None:
+        if store is None:
             client.close()
     counts = rebuild.counts
     return BackfillSummary(

@@ -91,7 +91,6 @@ class DeadLetterTopic:
                     if message is None or message.error():
                         continue
                     offset = message.offset() + 1
-                    end = max(end, self._fetched_high(consumer, partition))
                     try:
                         letter, error = DeadLetter.from_bytes(message.value(), f"dlq offset {message.offset()}"), None
                     except DocumentError as exc:
@@ -130,13 +129,6 @@ class DeadLetterTopic:
         for partition in sorted(topic.partitions):
             low, high = consumer.get_watermark_offsets(TopicPartition(self._topics.dlq, partition), timeout=timeout)
             yield partition, low, high
-
-    def _fetched_high(self, consumer: Consumer, partition: int) -> int:
-        """The high watermark of the last fetch response (-1 when unknown). Some brokers (Tansu 0.6) answer
-        ListOffsets with the last batch's base offset + 1, which would hide every letter after the first of
-        a batch; the fetch response's watermark is right."""
-        _, high = consumer.get_watermark_offsets(TopicPartition(self._topics.dlq, partition), cached=True)
-        return int(high) if high is not None else -1
 
     def _replayed_up_to(self) -> dict[int, int]:
         consumer = build_consumer(self._config.kafka, self._topics.group_id(REPLAY_GROUP))

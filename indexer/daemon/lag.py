@@ -9,9 +9,6 @@ committed, and records held back by pending fan-outs.
 ``ConsumerLag`` measures from its own consumers (one per group; they never join the group, they only
 read its committed offsets and the topics' watermarks), in a thread of its own, so it keeps measuring
 while the stages are paused by an outage, which is when lag matters most.
-
-On the local stack's broker (Tansu 0.6) the high watermark from ListOffsets is the base offset of the
-last batch + 1, not the log end: the lag it shows can be short by up to one produce batch.
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 Lag per stage is the sum over its topics' partitions of the high watermark minus the group's committed
 offset (the whole partition when nothing is committed: a new group starts at the earliest offset).
 Stages and the topics they read: ``route`` the definition's event topics, ``fetch`` the requests
-topic, ``retry`` the retry topic, ``sink`` the documents topic. Note that some brokers (Tansu) report
-a high watermark that lags behind batched writes, so lag may read low on them.
+topic, ``retry`` the retry topic, ``sink`` the documents topic.
 """
 
 from __future__ import annotations

@@ -71,8 +71,8 @@ def test_consumer_prefetch_is_bounded_unless_extra_says_otherwise():
 
 
 def test_broker_fetch_wait_comes_from_the_kafka_section():
-    """kafka.fetch_wait_max bounds how long a fetch waits at the broker: 100 ms unless configured."""
-    assert consumer_config(index_config().kafka, "g")["fetch.wait.max.ms"] == 100
+    """kafka.fetch_wait_max bounds how long a fetch waits at the broker: Kafka's 500 ms unless configured."""
+    assert consumer_config(index_config().kafka, "g")["fetch.wait.max.ms"] == 500
     assert consumer_config(index_config(fetch_wait_max="20ms").kafka, "g")["fetch.wait.max.ms"] == 20
     with pytest.raises(ConfigError) as caught:
         index_config(fetch_wait_max="0s")
