@@ -1,6 +1,6 @@
 """The demo, end to end: ``bash demo/run.sh`` (or ``python -m demo.showcase``).
 
-1. starts the local stack (Tansu Kafka, osmem search server, three subgraphs, the Apollo gateway);
+1. starts the local stack afresh (Apache Kafka, an OpenSearch node, three subgraphs, the Apollo gateway);
 2. ``graphdex apply configs/movies.yaml``: topics, index template, ``movies-1`` behind its aliases,
    and a backfill of every movie through the gateway;
 3. starts ``graphdex run configs/movies.yaml`` (the daemon) with metrics on ``/metrics``;
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     _step(f"Starting the local stack ({options.size} movies)")
-    stack = LocalStack(StackOptions(state_dir=options.state_dir, ports=free_ports(), size=options.size))
+    stack = LocalStack(StackOptions(state_dir=options.state_dir, ports=free_ports(), size=options.size, fresh=True))
     daemon: subprocess.Popen[bytes] | None = None
     try:
         stack.start()

@@ -217,7 +217,7 @@ def test_kafka_change_log_refuses_a_write_when_the_broker_is_unreachable(tmp_pat
 
 @pytest.mark.integration
 def test_kafka_change_log_delivers_keys_values_and_tombstones(demo_kafka: str, demo_topics: TopicReader):
-    """Events delivered to Tansu read back with their JSON key, value and a null tombstone value."""
+    """Events delivered to Kafka read back with their JSON key, value and a null tombstone value."""
     change_log = KafkaChangeLog(demo_kafka, client_id="test")
     topic = topic_for("crew", "people")
     change_log.connect([topic])

@@ -20,16 +20,16 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def topic(kafka_bootstrap: str) -> str:
-    """A new two-partition topic with 6 messages on partition 0 and 4 on partition 1, one produce request
-    each (Tansu 0.6 answers ListOffsets with the last batch's base offset + 1, not the log end)."""
+    """A new two-partition topic with 6 messages on partition 0 and 4 on partition 1, produced as one
+    batch per partition (the high watermark is the log end, however the messages were batched)."""
     name = f"t-lag-{uuid.uuid4().hex[:8]}"
     admin = build_admin(KafkaSettings(bootstrap_servers=kafka_bootstrap))
     for future in admin.create_topics([NewTopic(name, 2, 1)]).values():
         future.result()
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 100})
     for number in range(10):
         producer.produce(name, value=b"x", partition=0 if number < 6 else 1)
-        assert producer.flush(10) == 0
+    assert producer.flush(10) == 0
     return name
 
 

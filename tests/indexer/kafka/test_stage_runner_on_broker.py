@@ -1,4 +1,4 @@
-"""StageRunner on a real broker (Tansu): at-least-once across a crash, backpressure, stop and commit."""
+"""StageRunner on a real broker (Apache Kafka): at-least-once across a crash, backpressure, stop and commit."""
 
 from __future__ import annotations
 

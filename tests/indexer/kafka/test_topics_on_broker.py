@@ -1,4 +1,4 @@
-"""ensure_topics against a real broker (Tansu): create, converge, report drift."""
+"""ensure_topics against a real broker (Apache Kafka): create, converge, report drift."""
 
 from __future__ import annotations
 
