@@ -11,7 +11,13 @@
     │   └── FilterSyntaxError     the filter string does not parse (line, column and a caret line)
     └── ServiceError              a server graphdex talks to is unreachable or refused a request
         ├── StackError            the local development stack could not be started or stopped
-        └── GatewayUnavailable    the GraphQL gateway fails for every request (outage): pause, retry later
+        ├── GatewayUnavailable    the GraphQL gateway fails for every request (outage): pause, retry later
+        └── StoreError            the search server (Elasticsearch or OpenSearch) failed a request
+            ├── StoreUnavailable  unreachable, timed out, 429, 5xx or a write/read block: back off, retry
+            ├── StoreNotFound     404: the index, alias or template does not exist
+            ├── StoreConflict     409: a version conflict (an older write than the stored document)
+            ├── StoreRejected     any other 4xx: the request is wrong; carries the server's reason
+            └── StoreAuthFailed   401, or 403 from the security layer: credentials or privileges
 
 Errors that aggregate several problems (all config problems at once, every query error) carry them
 as ``problems`` and list them numbered in the message.
@@ -107,3 +113,44 @@ class GatewayUnavailable(ServiceError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class StoreError(ServiceError):
+    """The search server (Elasticsearch or OpenSearch) did not do what was asked.
+
+    Raised only by ``indexer.search_store``, which translates each client library's exceptions at the
+    boundary. ``request`` names the request (``GET movies/_search``), ``status`` is the HTTP status
+    (None when there was no answer), ``error_type`` and ``reason`` are the server's own words."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: str = "",
+        status: int | None = None,
+        error_type: str | None = None,
+        reason: str = "",
+    ) -> None:
+        self.request, self.status, self.error_type, self.reason = request, status, error_type, reason or message
+        super().__init__(message)
+
+
+class StoreUnavailable(StoreError):
+    """The search server cannot take the request now (unreachable, a timeout, 429, a 5xx, or a
+    ``cluster_block_exception`` such as ``index.blocks.write``): back off and try again; no document's fault."""
+
+
+class StoreNotFound(StoreError):
+    """The index, alias, template or document the request names does not exist (404)."""
+
+
+class StoreConflict(StoreError):
+    """A version conflict (409): the stored document is as new as, or newer than, the write."""
+
+
+class StoreRejected(StoreError):
+    """The server refused the request as wrong (a 4xx other than the above); ``reason`` says why."""
+
+
+class StoreAuthFailed(StoreError):
+    """The server refused the credentials (401) or their privileges (403 from the security layer)."""

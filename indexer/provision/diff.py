@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from indexer.provision.versions import canonical_json
+from indexer.search_store.model import flatten_settings
 
 DYNAMIC_SETTINGS = frozenset({"number_of_replicas", "refresh_interval", "gc_deletes"})
 """Settings an open index accepts through ``put_settings``."""
@@ -139,30 +140,6 @@ def mapping_differences(live: Mapping[str, Any], desired: Mapping[str, Any]) -> 
             found.append(Difference(f"mappings.{key}", "changed", detail, in_place=False))
     _compare_properties(live.get("properties", {}), desired.get("properties", {}), "", found)
     return found
-
-
-def flatten_settings(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested settings as flat dotted keys with the text values servers return (``index.`` dropped)."""
-    flat: dict[str, Any] = {}
-    for key, value in settings.items():
-        name = f"{prefix}{key}"
-        if not prefix and name.startswith("index."):
-            name = name.removeprefix("index.")
-        if not prefix and name == "index" and isinstance(value, Mapping):
-            flat.update(flatten_settings(value))
-        elif isinstance(value, Mapping):
-            flat.update(flatten_settings(value, f"{name}."))
-        elif isinstance(value, list | tuple):
-            flat[name] = [_setting_text(item) for item in value]
-        else:
-            flat[name] = _setting_text(value)
-    return flat
-
-
-def _setting_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _analysis_component(key: str) -> str:

@@ -1,0 +1,100 @@
+"""``SearchStore`` over the ``elasticsearch`` (8.x) client, for Elasticsearch clusters.
+
+The client refuses any server that does not say ``X-Elastic-Product: Elasticsearch``; OpenSearch never
+does, so it is served by ``OpenSearchStore``. ``info`` still reads such a server's ``GET /`` answer,
+which is how ``engine: auto`` tells the two apart with the connection settings the user gave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from elastic_transport import BaseNode, ConnectionTimeout, TransportError, Urllib3HttpNode
+from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
+
+from indexer.search_store.http_store import HttpSearchStore
+from indexer.search_store.model import EngineInfo, engine_info
+from indexer.search_store.translation import answered_error, unreachable_error
+from schema_gen.config import ElasticsearchSettings
+from schema_gen.errors import ConfigError, Problem, StoreRejected
+
+_log = structlog.get_logger(__name__)
+
+
+class ElasticsearchStore(HttpSearchStore):
+    """Sends every request through an ``elasticsearch.Elasticsearch`` client."""
+
+    def __init__(self, client: Elasticsearch, url: str) -> None:
+        super().__init__(url)
+        self._client = client
+
+    @classmethod
+    def from_settings(
+        cls, settings: ElasticsearchSettings, *, node_class: type[BaseNode] = Urllib3HttpNode
+    ) -> ElasticsearchStore:
+        """A store for checked connection settings (``indexer.search_store.connection`` checks them).
+        ``node_class`` lets tests see what would go over the wire."""
+        options: dict[str, Any] = {"request_timeout": settings.timeout or None, "node_class": node_class}
+        if settings.api_key:
+            options["api_key"] = settings.api_key
+        elif settings.username:
+            options["basic_auth"] = (settings.username, settings.password or "")
+        if settings.url.startswith("https"):
+            options["verify_certs"] = settings.verify_certs
+            if settings.ca_certs:
+                options["ca_certs"] = settings.ca_certs
+            if not settings.verify_certs:
+                options["ssl_show_warn"] = False  # said once here, not as a warning on every connection
+                _log.warning("search server TLS certificates are not verified", url=settings.url)
+        try:
+            client = Elasticsearch(settings.url, **options)
+        except ValueError as exc:
+            raise ConfigError(
+                "invalid search server connection settings", [Problem("elasticsearch", str(exc))]
+            ) from exc
+        return cls(client, settings.url)
+
+    def info(self) -> EngineInfo:
+        """What ``GET /`` says, also when the server is not Elasticsearch (then nothing else works)."""
+        try:
+            return super().info()
+        except StoreRejected as error:
+            refusal = error.__cause__
+            if isinstance(refusal, UnsupportedProductError) and isinstance(refusal.body, Mapping):
+                return engine_info(refusal.body)
+            raise
+
+    def _perform(
+        self,
+        request: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        ndjson: bool = False,
+        timeout: float | None = None,
+    ) -> Any:
+        headers = {"accept": "application/json"}
+        if body is not None:
+            headers["content-type"] = "application/x-ndjson" if ndjson else "application/json"
+        client = self._client if timeout is None else self._client.options(request_timeout=timeout)
+        try:
+            return client.perform_request(method, path, params=params, headers=headers, body=body).body
+        except UnsupportedProductError as error:
+            raise StoreRejected(
+                f"the server at {self.url} is not Elasticsearch (it does not send X-Elastic-Product: "
+                "Elasticsearch): set elasticsearch.engine to opensearch, or to auto",
+                request=request,
+            ) from error
+        except ApiError as error:
+            raise answered_error(request, self.url, error.meta.status, error.body, error.message) from error
+        except ConnectionTimeout as error:
+            raise unreachable_error(request, self.url, error.message, timed_out=True) from error
+        except TransportError as error:
+            raise unreachable_error(request, self.url, error.message) from error
+
+    def close(self) -> None:
+        self._client.close()
