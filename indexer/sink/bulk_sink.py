@@ -39,12 +39,12 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import structlog
-from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch, NotFoundError
-from elasticsearch.helpers import streaming_bulk
 
+from indexer.search_store import BulkAction, BulkItemResult, SearchStore, bulk_chunks
+from indexer.search_store.translation import BLOCKED
 from schema_gen.avro import METADATA_FIELD
 from schema_gen.config import SinkSettings
+from schema_gen.errors import StoreAuthFailed, StoreError, StoreUnavailable
 
 log = structlog.get_logger("graphdex.sink")
 
@@ -138,12 +138,12 @@ class BulkSink:
 
     def __init__(
         self,
-        client: Elasticsearch,
+        store: SearchStore,
         alias: str,
         settings: SinkSettings,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = client
+        self._store = store
         self._alias = alias
         self._settings = settings
         self._clock = clock
@@ -152,14 +152,11 @@ class BulkSink:
         self.confirmed = ConfirmedVersions(clock=clock)
 
     def targets(self) -> tuple[str, ...]:
-        """The indexes each write goes to (cached for ``TARGETS_TTL`` seconds)."""
+        """The indexes each write goes to (cached for ``TARGETS_TTL`` seconds). Raises ``StoreError``
+        when the search server cannot say (``StoreUnavailable``: try again later)."""
         now = self._clock()
         if now - self._resolved_at >= TARGETS_TTL:
-            try:
-                found = self._client.indices.get_alias(name=write_alias(self._alias))
-                self._targets = tuple(sorted(found)) or (self._alias,)
-            except NotFoundError:
-                self._targets = (self._alias,)
+            self._targets = tuple(self._store.alias_targets(write_alias(self._alias))) or (self._alias,)
             self._resolved_at = now
         return self._targets
 
@@ -192,8 +189,8 @@ class BulkSink:
             return []
         try:
             targets = self.targets()
-        except TransportError as exc:
-            return [WriteOutcome(item, "retry", "unavailable", f"search server unreachable: {exc}") for item in writes]
+        except StoreUnavailable as exc:
+            return [WriteOutcome(item, "retry", "unavailable", str(exc)) for item in writes]
         pairs = [(item, target) for item in writes for target in targets]
         per_pair = self._settled_without_writing(pairs)
         to_write = [n for n in range(len(pairs)) if n not in per_pair]
@@ -230,54 +227,41 @@ class BulkSink:
         """Version and content digest of the documents of ``ids`` that ``index`` holds. When the search
         server cannot say, nothing: every write then goes ahead."""
         try:
-            reply = self._client.mget(index=index, ids=ids, source_includes=[_CONTENT_HASH], realtime=True)
-        except (ApiError, TransportError) as exc:
+            found = self._store.mget(index, ids, source_includes=[_CONTENT_HASH])
+        except StoreError as exc:
             log.info("content check skipped, writing every document", index=index, error=str(exc))
             return {}
-        stored: dict[str, tuple[int, str | None]] = {}
-        for doc in reply.body.get("docs", ()):
-            if not doc.get("found") or not isinstance(doc.get("_version"), int):
-                continue
-            stored[str(doc.get("_id"))] = (doc["_version"], content_hash_of(doc.get("_source")))
-        return stored
+        return {
+            document_id: (document.version, content_hash_of(document.source))
+            for document_id, document in found.items()
+            if document.version is not None
+        }
 
     def _bulk(self, pairs: Sequence[tuple[DocumentWrite, str]]) -> list[WriteOutcome]:
         """Write each (write, target) pair; one outcome per pair, in order."""
+        actions = [_action(item, target) for item, target in pairs]
         outcomes: list[WriteOutcome] = []
-        if not pairs:
-            return outcomes
-        try:
-            for position, (_, info) in enumerate(
-                streaming_bulk(
-                    self._client,
-                    (self._action(item, target) for item, target in pairs),
-                    chunk_size=self._settings.max_actions,
-                    max_chunk_bytes=self._settings.max_bytes,
-                    raise_on_error=False,
-                    raise_on_exception=False,
-                    max_retries=0,
-                    refresh=self._settings.refresh,
-                )
-            ):
-                outcomes.append(_outcome(pairs[position][0], info))
-        except TransportError as exc:
-            detail = f"search server unreachable: {exc}"
-            outcomes += [WriteOutcome(item, "retry", "unavailable", detail) for item, _ in pairs[len(outcomes) :]]
+        for chunk in bulk_chunks(actions, self._settings.max_actions, self._settings.max_bytes):
+            written = pairs[len(outcomes) : len(outcomes) + len(chunk)]
+            try:
+                results = self._store.bulk(chunk, refresh=self._settings.refresh)
+            except StoreUnavailable as exc:
+                outcomes += [WriteOutcome(item, "retry", "unavailable", str(exc)) for item, _ in pairs[len(outcomes) :]]
+                break
+            except StoreAuthFailed:
+                raise  # no document's fault: the daemon stops and says which credentials to fix
+            except StoreError as exc:  # the whole request refused: each of its writes is refused
+                kind = exc.error_type or (f"http_{exc.status}" if exc.status else "rejected")
+                outcomes += [WriteOutcome(item, "failed", kind, exc.reason) for item, _ in written]
+                continue
+            outcomes += [_outcome(item, result) for (item, _), result in zip(written, results, strict=True)]
         return outcomes
 
-    def _action(self, item: DocumentWrite, target: str) -> dict[str, Any]:
-        action: dict[str, Any] = {
-            "_index": target,
-            "_id": item.id,
-            "version": item.version,
-            "version_type": "external",
-        }
-        if item.source is None:
-            action["_op_type"] = "delete"
-        else:
-            action["_op_type"] = "index"
-            action["_source"] = item.source
-        return action
+
+def _action(item: DocumentWrite, target: str) -> BulkAction:
+    if item.source is None:
+        return BulkAction("delete", target, item.id, external_version=item.version)
+    return BulkAction("index", target, item.id, item.source, item.version)
 
 
 def _combine(outcomes: Sequence[WriteOutcome]) -> WriteOutcome:
@@ -285,23 +269,15 @@ def _combine(outcomes: Sequence[WriteOutcome]) -> WriteOutcome:
     return min(outcomes, key=lambda outcome: _PRECEDENCE.index(outcome.status))
 
 
-def _outcome(item: DocumentWrite, info: dict[str, Any]) -> WriteOutcome:
-    ((op_type, result),) = info.items()
-    status = result.get("status")
-    error = result.get("error")
-    if isinstance(status, int) and status < 300:
-        return WriteOutcome(item, "deleted" if op_type == "delete" else "indexed")
-    if status == 404 and op_type == "delete":
+def _outcome(item: DocumentWrite, result: BulkItemResult) -> WriteOutcome:
+    status = result.status
+    if result.succeeded:
+        return WriteOutcome(item, "deleted" if result.op == "delete" else "indexed")
+    if status == 404 and result.op == "delete":
         return WriteOutcome(item, "noop", "not_found", "the document was not in the index")
-    kind, reason = _error_parts(error)
+    kind, reason = result.error_type, result.error_reason or f"HTTP {status}"
     if status == 409:
         return WriteOutcome(item, "noop", "stale", reason)
-    if status == 429 or (isinstance(status, int) and status >= 500) or not isinstance(status, int):
+    if status == 429 or status >= 500 or status == 0 or kind == BLOCKED:
         return WriteOutcome(item, "retry", kind or f"http_{status}", reason)
     return WriteOutcome(item, "failed", kind or f"http_{status}", reason)
-
-
-def _error_parts(error: Any) -> tuple[str | None, str]:
-    if isinstance(error, dict):
-        return error.get("type"), str(error.get("reason") or error)
-    return None, str(error)

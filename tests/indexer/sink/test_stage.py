@@ -9,8 +9,11 @@ from indexer.kafka.document_codec import DocumentCodec
 from indexer.kafka.topics import TopicLayout
 from indexer.messages import DeadLetter, Record, document_headers
 from indexer.metrics import PipelineMetrics
-from indexer.sink.bulk_sink import DocumentWrite, WriteOutcome
+from indexer.search_store import open_search_store
+from indexer.sink.bulk_sink import BulkSink, DocumentWrite, WriteOutcome
 from indexer.sink.stage import SinkStage
+from schema_gen.config import ElasticsearchSettings, SinkSettings
+from tests.indexer.search_store.stub_server import OPENSEARCH_ROOT, stub_search_server
 
 LAYOUT = TopicLayout("graphdex", "graphdex", "movies")
 SCHEMA = {"type": "record", "name": "Movie", "fields": [{"name": "movieId", "type": "string"}]}
@@ -103,3 +106,23 @@ def test_message_without_version_header_is_dead_lettered() -> None:
     result = stage(sink).process([Record(LAYOUT.documents, 0, 4, b"m9", CODEC.encode({"movieId": "m9"}))])
     assert DeadLetter.from_bytes(result.outgoing[0].value).reason == "bad_document"
     assert sink.writes == []
+
+
+def test_an_unavailable_search_server_is_backpressure_not_a_crash() -> None:
+    """Over HTTP, through the real adapter: the search server answers 503 to the write-alias read, so the
+    stage pauses with backpressure for the whole batch (nothing written, nothing dead-lettered)."""
+
+    def script(method: str, path: str) -> tuple[int, Any]:
+        if path == "/":
+            return 200, OPENSEARCH_ROOT
+        return 503, {"error": {"type": "cluster_manager_not_discovered_exception", "reason": "no manager"}}
+
+    with stub_search_server(script) as (url, seen):
+        store = open_search_store(ElasticsearchSettings(url=url))
+        result = stage(BulkSink(store, "movies", SinkSettings())).process([document(0, "m1"), document(1, "m2")])
+    assert result.outgoing == []
+    assert result.backpressure is not None
+    assert result.backpressure.processed == 0
+    assert "HTTP 503" in str(result.backpressure)
+    assert any(str(request).startswith("GET /_alias/movies-write") for request in seen)
+    assert not any("_bulk" in request.path for request in seen)
