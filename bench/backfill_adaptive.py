@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import structlog
-from backfill_stack import TimedTransport, demo_stack, empty_target, movies_definition, p95
+from backfill_stack import TimedTransport, demo_stack, drop_index, empty_target, movies_definition, p95
 from structlog.testing import LogCapture
 
 from demo.seed import generate
@@ -107,7 +107,7 @@ def main() -> None:
         definition = movies_definition(
             Path(folder), environment, {"fetch": {"batch_size": 1, "timeout": "30s"}, "sink": {"max_wait": "0.2s"}}
         )
-        es, index = empty_target(definition, "bench-adaptive")
+        store, index = empty_target(definition, "bench-adaptive")
         transport = TimedTransport()
         stop = threading.Event()
         limits = LoadLimits(
@@ -124,7 +124,7 @@ def main() -> None:
                 "checkpoint": CheckpointStore.for_backfill("movies", index, Path(folder)),
                 "progress": False,
                 "stop": stop,
-                "es": es,
+                "store": store,
                 "transport": transport,
             },
         )
@@ -140,8 +140,8 @@ def main() -> None:
         stop.set()
         run.join()
         proxy.close()
-        es.options(ignore_status=404).indices.delete(index=index)
-        es.close()
+        drop_index(store, index)
+        store.close()
     changes = [(entry["at"], entry["new"]) for entry in capture.entries if entry["event"] == "backfill rate changed"]
     print(f"target p95 {target * 1000:.0f}ms; {len(changes)} rate changes; concurrency {args.concurrency}")
     print(f"{'t (s)':>6} {'phase':<16} {'req/s':>7} {'p95 ms':>7} {'limit/s':>8}")

@@ -16,7 +16,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from backfill_stack import demo_stack, empty_target, movies_definition
+from backfill_stack import demo_stack, drop_index, empty_target, movies_definition
 from rich.console import Console
 
 from indexer.backfill import CheckpointStore, LoadLimits, QueryEnumeration, run_backfill
@@ -38,7 +38,7 @@ def main() -> None:
         definition = movies_definition(
             Path(folder), stack.endpoints.environment(), {"fetch": {"batch_size": args.batch_size, "timeout": "60s"}}
         )
-        es, target = empty_target(definition, "bench-full")
+        store, target = empty_target(definition, "bench-full")
         try:
             summary = run_backfill(
                 definition,
@@ -47,12 +47,12 @@ def main() -> None:
                 limits=LoadLimits(rate=args.rate, concurrency=args.concurrency),
                 checkpoint=CheckpointStore.for_backfill("movies", target, Path(folder)),
                 progress=args.progress,
-                es=es,
+                store=store,
             )
-            stored = es.count(index=target)["count"]
+            stored = store.count(target)
         finally:
-            es.options(ignore_status=404).indices.delete(index=target)
-            es.close()
+            drop_index(store, target)
+            store.close()
     Console().print(summary_table(summary))
     print(
         f"full backfill of {args.size:,} movies: {summary.seconds:.1f}s, "

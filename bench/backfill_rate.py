@@ -17,7 +17,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from backfill_stack import TimedTransport, demo_stack, empty_target, movies_definition, p95
+from backfill_stack import TimedTransport, demo_stack, drop_index, empty_target, movies_definition, p95
 
 from demo.seed import generate
 from demo.services import DEFAULT_SEED
@@ -28,7 +28,7 @@ def measure(stack, folder: Path, rate: float, args: argparse.Namespace, ids: lis
     definition = movies_definition(
         folder, stack.endpoints.environment(), {"fetch": {"batch_size": args.batch_size}, "sink": {"max_wait": "0.2s"}}
     )
-    es, target = empty_target(definition, f"bench-rate-{int(rate)}")
+    store, target = empty_target(definition, f"bench-rate-{int(rate)}")
     needed = int(rate * (args.seconds + 10) * args.batch_size)
     enumeration = IdListEnumeration([ids[n % len(ids)] for n in range(needed)], source=f"bench {rate}")
     transport = TimedTransport()
@@ -44,13 +44,13 @@ def measure(stack, folder: Path, rate: float, args: argparse.Namespace, ids: lis
             checkpoint=CheckpointStore.for_backfill("movies", target, folder),
             progress=False,
             stop=stop,
-            es=es,
+            store=store,
             transport=transport,
         )
     finally:
         timer.cancel()
-        es.options(ignore_status=404).indices.delete(index=target)
-        es.close()
+        drop_index(store, target)
+        store.close()
     starts = sorted(at for at, _ in transport.requests)
     first = starts[0]
     rates = []

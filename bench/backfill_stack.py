@@ -17,13 +17,12 @@ from typing import Any
 
 import httpx
 import yaml
-from elasticsearch import Elasticsearch
 
 from demo.ports import free_ports
 from demo.services import DEFAULT_SEED
 from demo.stack import LocalStack, StackOptions
 from indexer.definition import IndexDefinition, load_definition
-from indexer.es_client import build_client
+from indexer.search_store import SearchStore, open_search_store
 from schema_gen.artifacts import generate_artifacts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,13 +57,19 @@ def movies_definition(folder: Path, env: dict[str, str], overrides: dict[str, An
     return load_definition(path, env=env)
 
 
-def empty_target(definition: IndexDefinition, name: str) -> tuple[Elasticsearch, str]:
-    """A search client and a new empty index ``name`` from the definition's generated template."""
-    es = build_client(definition.config.elasticsearch)
+def empty_target(definition: IndexDefinition, name: str) -> tuple[SearchStore, str]:
+    """The definition's search store and a new empty index ``name`` from its generated template."""
+    store = open_search_store(definition.config.elasticsearch)
     template = generate_artifacts(definition.model, definition.config).template["template"]
-    es.options(ignore_status=404).indices.delete(index=name)
-    es.indices.create(index=name, settings=template["settings"], mappings=template["mappings"])
-    return es, name
+    drop_index(store, name)
+    store.create_index(name, settings=template["settings"], mappings=template["mappings"])
+    return store, name
+
+
+def drop_index(store: SearchStore, name: str) -> None:
+    """Delete index ``name`` if it exists."""
+    if store.get_indices(name):
+        store.delete_index(name)
 
 
 class TimedTransport(httpx.BaseTransport):

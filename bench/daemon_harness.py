@@ -25,10 +25,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from demo.ports import free_ports
 from indexer.definition import IndexDefinition, load_definition
-from indexer.es_client import build_client
 from indexer.fetch import DocumentFetcher, Fetched
 from indexer.kafka.clients import build_admin
 from indexer.provision.provisioner import Provisioner
+from indexer.search_store import open_search_store
 from indexer.sink.bulk_sink import BulkSink, DocumentWrite
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,7 +68,9 @@ def provision(definition: IndexDefinition, checkpoints: Path) -> None:
     """What a user does before ``graphdex run``: ``graphdex provision apply`` (topics, the template,
     ``<index>-1`` backfilled with every movie, both aliases); then the bench's own event topics."""
     config = definition.config
-    Provisioner(definition, es=build_client(config.elasticsearch), checkpoints=checkpoints, progress=False).apply()
+    Provisioner(
+        definition, store=open_search_store(config.elasticsearch), checkpoints=checkpoints, progress=False
+    ).apply()
     admin = build_admin(config.kafka)
     for future in admin.create_topics(
         [NewTopic(topic, config.kafka.partitions, 1) for topic in TOPICS.values()]
@@ -92,7 +94,7 @@ def raw_capacity(definition: IndexDefinition, ids: list[str], rounds: int) -> tu
 def load(definition: IndexDefinition, documents: list[Fetched]) -> None:
     """Write the fetched documents again with one ``BulkSink`` (every one: new versions), as the raw
     index capacity measurement."""
-    sink = BulkSink(build_client(definition.config.elasticsearch), INDEX, definition.config.sink)
+    sink = BulkSink(open_search_store(definition.config.elasticsearch), INDEX, definition.config.sink)
     outcomes = sink.write([DocumentWrite(d.id, d.version, d.document) for d in documents])
     failed = [outcome for outcome in outcomes if outcome.status not in ("indexed", "noop")]
     if failed:

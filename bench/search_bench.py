@@ -19,13 +19,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import Elasticsearch, helpers
 from tqdm import tqdm
 
 from indexer.definition import load_definition
-from indexer.es_client import build_client
 from indexer.search import FacetRequest, SearchClient, SearchLimits
 from indexer.search.client import definition_catalogue
+from indexer.search_store import BulkAction, SearchStore, bulk_chunks, open_search_store
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.index_template import index_template
 
@@ -146,24 +145,27 @@ def movies(count: int, rng: random.Random) -> Iterator[dict[str, Any]]:
         }
 
 
-def load(es: Elasticsearch, size: int, seed: int) -> tuple[str, SearchClient]:
+def load(store: SearchStore, size: int, seed: int) -> tuple[str, SearchClient]:
     """Create an index from the generated template, load ``size`` movies; the index and a client."""
     definition = load_definition(DEFINITION, env={})
     template = index_template(definition.model, definition.config)["template"]
     index = f"bench-movies-{uuid.uuid4().hex[:8]}"
     settings = {**template["settings"], "refresh_interval": "-1"}
-    es.indices.create(index=index, settings=settings, mappings=template["mappings"])
+    store.create_index(index, settings=settings, mappings=template["mappings"])
     started = time.perf_counter()
-    actions = ({"_index": index, "_id": m["movieId"], "_source": m} for m in movies(size, random.Random(seed)))
-    results = helpers.streaming_bulk(es, actions, chunk_size=2000, raise_on_error=False)
-    failed = [item for ok, item in tqdm(results, total=size, desc="indexing", unit="doc") if not ok]
-    es.indices.refresh(index=index)
+    actions = [BulkAction("index", index, m["movieId"], m) for m in movies(size, random.Random(seed))]
+    failed = []
+    with tqdm(total=size, desc="indexing", unit="doc") as bar:
+        for chunk in bulk_chunks(actions, 2000, 50_000_000):
+            failed += [item for item in store.bulk(chunk) if not item.succeeded]
+            bar.update(len(chunk))
+    store.refresh(index)
     elapsed = time.perf_counter() - started
     if failed:
         raise SystemExit(f"{len(failed)} documents failed to index, e.g. {failed[0]}")
     print(f"indexed {size} movies in {elapsed:.1f}s ({size / elapsed:,.0f} docs/s)")
     limits = SearchLimits(timeout=60.0)
-    return index, SearchClient(definition_catalogue(definition), es, index=index, limits=limits)
+    return index, SearchClient(definition_catalogue(definition), store, index=index, limits=limits)
 
 
 def measure(run: Callable[[random.Random], Any], queries: int, seed: int) -> list[float]:
@@ -218,10 +220,10 @@ def main() -> None:
 
         server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
         url = server.url
-    es = build_client(ElasticsearchSettings(url=url, plain_json=True, timeout=120))
+    store = open_search_store(ElasticsearchSettings(url=url, timeout=120))
     index = None
     try:
-        index, client = load(es, args.size, args.seed)
+        index, client = load(store, args.size, args.seed)
         kinds: list[tuple[str, Callable[[random.Random], Any]]] = [
             ("full text", lambda rng: client.search(" ".join(rng.sample(WORDS, 2)), first=20)),
             ("full text, last prefix", lambda rng: client.search(rng.choice(WORDS)[:3], first=20)),
@@ -250,7 +252,7 @@ def main() -> None:
         report(f"page {args.pages} by cursor", deep)
     finally:
         if index and args.es_url:
-            es.indices.delete(index=index)
+            store.delete_index(index)
         if server is not None:
             server.process.kill()
             server.process.wait(10)

@@ -40,7 +40,7 @@ from indexer.backfill.load_control import AllowedWindows, LoadLimits
 from indexer.backfill.progress import BackfillSummary, summary_table
 from indexer.backfill.runner import run_backfill
 from indexer.definition import IndexDefinition, load_definition
-from indexer.es_client import build_client
+from indexer.search_store import SearchStore, open_search_store
 from schema_gen.config import parse_duration, parse_rate
 from schema_gen.errors import ConfigError, GraphdexError, Problem
 
@@ -208,34 +208,36 @@ def backfill(
     )
     store = CheckpointStore.for_backfill(index, destination, state_dir)
     _check_resume(store, resume=resume, restart=restart, index=index, target=destination)
-    es = build_client(definition.config.elasticsearch)
+    store = open_search_store(definition.config.elasticsearch)
     try:
         with _stop_on_interrupt() as stop:
             if from_documents:
                 summary = rebuild_from_documents(
-                    definition, target_index=destination, checkpoint=store, progress=progress, stop=stop, es=es
+                    definition, target_index=destination, checkpoint=store, progress=progress, stop=stop, store=store
                 )
             else:
                 summary = run_backfill(
                     definition,
                     target_index=destination,
-                    enumeration=_enumeration(definition, ids_file, from_index, es),
+                    enumeration=_enumeration(definition, ids_file, from_index, store),
                     limits=limits,
                     checkpoint=store,
                     progress=progress,
                     stop=stop,
-                    es=es,
+                    store=store,
                 )
     finally:
-        es.close()
+        store.close()
     _report(summary, as_json)
 
 
-def _enumeration(definition: IndexDefinition, ids_file: Path | None, from_index: str | None, es: Any) -> Enumeration:
+def _enumeration(
+    definition: IndexDefinition, ids_file: Path | None, from_index: str | None, store: SearchStore
+) -> Enumeration:
     if ids_file is not None:
         return IdsFileEnumeration(ids_file)
     if from_index is not None:
-        return IndexEnumeration.for_definition(es, definition, from_index)
+        return IndexEnumeration.for_definition(store, definition, from_index)
     return QueryEnumeration.from_definition(definition)
 
 

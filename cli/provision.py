@@ -20,7 +20,6 @@ from rich.console import Console
 from cli.app import app
 from indexer.backfill.checkpoint import DEFAULT_DIRECTORY
 from indexer.definition import IndexDefinition, load_definition
-from indexer.es_client import build_client
 from indexer.kafka.clients import build_admin, build_schema_registry
 from indexer.provision.desired import DesiredIndex
 from indexer.provision.destroy import destroy as destroy_index
@@ -33,6 +32,7 @@ from indexer.provision.status import index_status
 from indexer.provision.steps import Step
 from indexer.provision.targets import ProvisionTargets
 from indexer.provision.views import plan_json, plan_view, status_view, step_marker
+from indexer.search_store import open_search_store
 from schema_gen.config import parse_duration
 
 ConfigArgument = Annotated[
@@ -61,7 +61,7 @@ def _print_json(value: Any) -> None:
 
 
 def _provisioner(definition: IndexDefinition, **options: Any) -> Provisioner:
-    return Provisioner(definition, es=build_client(definition.config.elasticsearch), **options)
+    return Provisioner(definition, store=open_search_store(definition.config.elasticsearch), **options)
 
 
 @app.command()
@@ -138,7 +138,7 @@ def status(
     """Show the live and pending versions, backfills, consumer lag, dead letters and live-schema drift."""
     definition = load_definition(config)
     kafka = definition.config.kafka
-    cluster = SearchCluster(build_client(definition.config.elasticsearch))
+    cluster = SearchCluster(open_search_store(definition.config.elasticsearch))
     watermarks: list[ConsumerWatermarks] = []
 
     def kafka_progress() -> KafkaProgress:
@@ -166,7 +166,7 @@ def destroy(
     definition = load_definition(config)
     desired = DesiredIndex.from_definition(definition)
     targets = ProvisionTargets(
-        cluster=SearchCluster(build_client(definition.config.elasticsearch)),
+        cluster=SearchCluster(open_search_store(definition.config.elasticsearch)),
         admin=build_admin(definition.config.kafka),
         registry=build_schema_registry(definition.config.kafka),
     )

@@ -28,10 +28,10 @@ from rich.table import Table
 from cli.app import app
 from indexer.catalogue import Catalogue, load_catalogue
 from indexer.definition import load_definition
-from indexer.es_client import build_client
 from indexer.search.client import SearchClient, definition_catalogue, excluded_paths
 from indexer.search.query_builder import FacetRequest
 from indexer.search.results import SearchResult, values_at
+from indexer.search_store import open_search_store
 from schema_gen.config import IndexConfig, parse_config
 from schema_gen.errors import ConfigError, Problem
 
@@ -62,7 +62,7 @@ def _client(config: Path, catalogue_file: Path | None, es_url: str | None, index
         catalogue = load_catalogue(catalogue_file).with_excluded(excluded_paths(definition_config))
     if es_url:
         settings = settings.model_copy(update={"url": es_url})
-    return SearchClient(catalogue, build_client(settings), index=index)
+    return SearchClient(catalogue, open_search_store(settings), index=index)
 
 
 def _emphasized(fragment: str) -> str:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from elasticsearch import Elasticsearch, NotFoundError
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -39,9 +38,10 @@ from graphql import (
 
 from indexer.definition import IndexDefinition
 from indexer.fetch.gateway import GatewayClient
+from indexer.search_store import SearchStore
 from schema_gen.batching import BatchQuery
 from schema_gen.config import EnumerationSettings
-from schema_gen.errors import ConfigError, GatewayUnavailable, Problem, ServiceError
+from schema_gen.errors import ConfigError, GatewayUnavailable, Problem, ServiceError, StoreNotFound
 
 
 @dataclass(frozen=True)
@@ -134,31 +134,32 @@ def _id_of(line: str) -> str | None:
 class IndexEnumeration:
     """The ids of the documents in ``index`` (an index or alias), sorted by ``sort_field``."""
 
-    def __init__(self, es: Elasticsearch, index: str, *, sort_field: str = "_id", page_size: int = 1000) -> None:
-        self._es, self.index, self._sort_field, self._page_size = es, index, sort_field, page_size
+    def __init__(self, store: SearchStore, index: str, *, sort_field: str = "_id", page_size: int = 1000) -> None:
+        self._store, self.index, self._sort_field, self._page_size = store, index, sort_field, page_size
         self.source = f"index {index}"
 
     @classmethod
     def for_definition(
-        cls, es: Elasticsearch, definition: IndexDefinition, index: str, *, page_size: int = 1000
+        cls, store: SearchStore, definition: IndexDefinition, index: str, *, page_size: int = 1000
     ) -> IndexEnumeration:
         """Sorted by the root's id field (a keyword in the generated mapping), which every
         Elasticsearch allows, unlike sorting by ``_id``."""
-        return cls(es, index, sort_field=definition.config.root.id_field, page_size=page_size)
+        return cls(store, index, sort_field=definition.config.root.id_field, page_size=page_size)
 
     def pages(self, after: str | None, gateway: GatewayAccess | None = None) -> Iterator[IdPage]:
         search_after: list[Any] | None = json.loads(after) if after else None
         while True:
             try:
-                found = self._es.search(
-                    index=self.index,
-                    size=self._page_size,
-                    sort=[{self._sort_field: "asc"}],
-                    search_after=search_after,
-                    source=False,
-                    track_total_hits=False,
-                )
-            except NotFoundError:
+                body: dict[str, Any] = {
+                    "size": self._page_size,
+                    "sort": [{self._sort_field: "asc"}],
+                    "_source": False,
+                    "track_total_hits": False,
+                }
+                if search_after is not None:
+                    body["search_after"] = search_after
+                found = self._store.search(self.index, body)
+            except StoreNotFound:
                 raise ServiceError(f"cannot enumerate the ids of {self.index}: no such index or alias") from None
             hits = found["hits"]["hits"]
             if not hits:
@@ -171,8 +172,8 @@ class IndexEnumeration:
 
     def total(self) -> int | None:
         try:
-            return int(self._es.count(index=self.index)["count"])
-        except NotFoundError:
+            return self._store.count(self.index)
+        except StoreNotFound:
             return None
 
 

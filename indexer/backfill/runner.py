@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 
 import httpx
 import structlog
-from elastic_transport import TransportError
-from elasticsearch import Elasticsearch, NotFoundError
 from prometheus_client import CollectorRegistry
 
 from indexer.backfill.batch_worker import BatchWorker, FetchedBatch
@@ -56,14 +54,14 @@ from indexer.backfill.load_control import (
 from indexer.backfill.page_ledger import OpenPage, PageLedger, resumable_checkpoint
 from indexer.backfill.progress import BackfillProgress, BackfillSummary
 from indexer.definition import IndexDefinition
-from indexer.es_client import build_client
 from indexer.fetch.fetcher import DocumentFetcher
 from indexer.fetch.gateway import GatewayClient
 from indexer.fetch.metrics import FetchMetrics
 from indexer.fetch.versions import VersionClock
+from indexer.search_store import SearchStore, open_search_store
 from indexer.sink.bulk_sink import BulkSink, WriteOutcome
 from schema_gen.config import IndexConfig
-from schema_gen.errors import GatewayUnavailable
+from schema_gen.errors import GatewayUnavailable, StoreNotFound, StoreUnavailable
 
 log = structlog.get_logger("graphdex.backfill")
 
@@ -80,16 +78,16 @@ def run_backfill(
     checkpoint: CheckpointStore,
     progress: bool = True,
     stop: threading.Event | None = None,
-    es: Elasticsearch | None = None,
+    store: SearchStore | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> BackfillSummary:
     """Backfill ``target_index`` (a concrete index or an alias) with the documents of every id of
     ``enumeration``, within ``limits``, resuming ``checkpoint`` if it holds an unfinished backfill.
 
-    ``es`` is the search client (default: built from the definition); ``transport`` replaces the HTTP
+    ``store`` is the search store (default: opened from the definition); ``transport`` replaces the HTTP
     transport to the gateway (tests count or break requests with it).
     """
-    run = _BackfillRun(definition, target_index, enumeration, limits, checkpoint, stop or threading.Event(), es)
+    run = _BackfillRun(definition, target_index, enumeration, limits, checkpoint, stop or threading.Event(), store)
     try:
         return run.execute(progress=progress, transport=transport)
     finally:
@@ -116,14 +114,14 @@ class _BackfillRun:
         limits: LoadLimits,
         store: CheckpointStore,
         stop: threading.Event,
-        es: Elasticsearch | None,
+        search_store: SearchStore | None,
     ) -> None:
         self.definition, self.config = definition, definition.config
         self.target, self.enumeration, self.limits, self.store = target, enumeration, limits, store
         self.stop = stop
         self._halt = threading.Event()
-        self._own_es = es is None
-        self.es = es if es is not None else build_client(self.config.elasticsearch)
+        self._own_search_store = search_store is None
+        self.search_store = search_store or open_search_store(self.config.elasticsearch)
         self.window = LatencyWindow(LATENCY_WINDOW_SECONDS)
         self.limiter = AdjustableRateLimiter(limits.rate)
         self._closers: list[Callable[[], None]] = []
@@ -185,8 +183,8 @@ class _BackfillRun:
         if total is not None:
             return total, False
         try:
-            return int(self.es.count(index=self.config.index)["count"]) or None, True
-        except (NotFoundError, TransportError):
+            return self.search_store.count(self.config.index) or None, True
+        except (StoreNotFound, StoreUnavailable):
             return None, False
 
     # -- the run --------------------------------------------------------------------------------
@@ -201,7 +199,7 @@ class _BackfillRun:
         controller = AimdController(aimd, self.limiter, self.window) if aimd else None
         sink = self.config.sink
         writer = GroupedWriter(
-            BulkSink(self.es, self.target, sink),
+            BulkSink(self.search_store, self.target, sink),
             max_actions=sink.max_actions,
             max_wait=sink.max_wait,
             pause=self._pause,
@@ -356,8 +354,8 @@ class _BackfillRun:
 
     def _refresh(self) -> None:
         try:
-            self.es.indices.refresh(index=self.target)
-        except (NotFoundError, TransportError) as error:
+            self.search_store.refresh(self.target)
+        except (StoreNotFound, StoreUnavailable) as error:
             log.warning("cannot refresh the backfilled index", target=self.target, error=str(error))
 
     def _summary(self, began: float, resumed_from: int | None, completed: bool) -> BackfillSummary:
@@ -382,5 +380,5 @@ class _BackfillRun:
         for close in reversed(self._closers):
             close()
         self._failures.close()
-        if self._own_es:
-            self.es.close()
+        if self._own_search_store:
+            self.search_store.close()

@@ -12,11 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from elasticsearch import Elasticsearch
-
 from indexer.catalogue import Catalogue, parse_catalogue
 from indexer.definition import IndexDefinition
-from indexer.es_client import build_client
 from indexer.fetch.fetcher import DocumentFetcher
 from indexer.fetch.rate_limit import RequestRateLimiter
 from indexer.fetch.stage import FetchStage
@@ -28,6 +25,7 @@ from indexer.route.events import EventDecoder
 from indexer.route.fanout import FanoutSchedule
 from indexer.route.reverse_lookup import ReverseLookup
 from indexer.route.stage import RouteStage
+from indexer.search_store import SearchStore, open_search_store
 from indexer.sink.bulk_sink import BulkSink
 from indexer.sink.stage import SinkStage
 from schema_gen.artifacts import Artifacts, generate_artifacts
@@ -47,7 +45,7 @@ class IndexPipeline:
     metrics: PipelineMetrics
     clock_ms: Callable[[], int] = wall_clock_ms
     rate_limiter: RequestRateLimiter | None = None
-    es: Elasticsearch | None = None
+    store: SearchStore | None = None
     artifacts: Artifacts = field(init=False)
     catalogue: Catalogue = field(init=False)
     topics: TopicLayout = field(init=False)
@@ -63,10 +61,10 @@ class IndexPipeline:
     def index(self) -> str:
         return self.definition.config.index
 
-    def search_client(self) -> Elasticsearch:
-        if self.es is None:
-            self.es = build_client(self.definition.config.elasticsearch)
-        return self.es
+    def search_store(self) -> SearchStore:
+        if self.store is None:
+            self.store = open_search_store(self.definition.config.elasticsearch)
+        return self.store
 
     def codec(self) -> DocumentCodec:
         config = self.definition.config
@@ -83,7 +81,7 @@ class IndexPipeline:
             source.topic: EventDecoder(source, self._key_fields(source.type), self.clock_ms, self._avro_events())
             for source in config.events
         }
-        lookup = ReverseLookup(self.search_client(), config.index, self.catalogue, config.reverse_lookup)
+        lookup = ReverseLookup(self.search_store(), config.index, self.catalogue, config.reverse_lookup)
         return RouteStage(
             index=config.index,
             root_type=self.catalogue.root_type,
@@ -118,7 +116,7 @@ class IndexPipeline:
         return SinkStage(
             index=config.index,
             root_type=self.catalogue.root_type,
-            sink=BulkSink(self.search_client(), config.index, config.sink),
+            sink=BulkSink(self.search_store(), config.index, config.sink),
             codec=self.codec(),
             topics=self.topics,
             metrics=self.metrics,

@@ -301,7 +301,7 @@ class ProvisionCheck:
             notes.append(f"the schema registry {kafka.schema_registry_url} lives in this process only: not checked")
         else:
             registry = build_schema_registry(kafka)
-        targets = ProvisionTargets(SearchCluster(pipeline.search_client()), build_admin(kafka), registry)
+        targets = ProvisionTargets(SearchCluster(pipeline.search_store()), build_admin(kafka), registry)
         return cls(
             DesiredIndex.from_definition(definition),
             targets,

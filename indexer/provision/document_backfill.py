@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from elasticsearch import Elasticsearch
 
 from indexer.backfill import Checkpoint, CheckpointStore, Enumeration, LoadLimits, QueryEnumeration, run_backfill
 from indexer.backfill.checkpoint import DEFAULT_DIRECTORY
 from indexer.definition import IndexDefinition
+from indexer.search_store import SearchStore
 from schema_gen.errors import DefinitionError, GraphdexError, Problem
 
 
@@ -48,14 +48,14 @@ class DefinitionBackfill:
         self,
         definition: IndexDefinition,
         *,
-        es: Elasticsearch,
+        store: SearchStore,
         limits: LoadLimits | None = None,
         enumeration: Enumeration | None = None,
         checkpoints: Path = DEFAULT_DIRECTORY,
         progress: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.definition, self._es, self._transport = definition, es, transport
+        self.definition, self._store, self._transport = definition, store, transport
         self._limits, self._enumeration = limits, enumeration
         self.checkpoints, self._progress = checkpoints, progress
 
@@ -84,7 +84,7 @@ class DefinitionBackfill:
             limits=self._limits,
             checkpoint=store,
             progress=self._progress,
-            es=self._es,
+            store=self._store,
             transport=self._transport,
         )
         saved = store.load()

@@ -1,6 +1,6 @@
 """The composition root of provisioning: one definition, its servers, plan and apply.
 
-    provisioner = Provisioner(load_definition("configs/movies.yaml"), es=build_client(...))
+    provisioner = Provisioner(load_definition("configs/movies.yaml"), store=open_search_store(...))
     plan = provisioner.plan()              # read-only (through the dry-run wrappers)
     provisioner.rehearse(plan).requests    # what apply would send
     provisioner.apply()                    # validate everything, then change the cluster
@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from elasticsearch import Elasticsearch
 
 from indexer.backfill.checkpoint import DEFAULT_DIRECTORY
 from indexer.definition import IndexDefinition
@@ -34,6 +33,7 @@ from indexer.provision.registry import SubjectRegistry
 from indexer.provision.search_cluster import SearchCluster
 from indexer.provision.steps import Backfill, Step
 from indexer.provision.targets import ProvisionTargets, plan_index
+from indexer.search_store import SearchStore
 from schema_gen.errors import Problem
 
 DEFAULT_GRACE = timedelta(hours=1)
@@ -50,7 +50,7 @@ class Provisioner:
         self,
         definition: IndexDefinition,
         *,
-        es: Elasticsearch,
+        store: SearchStore,
         registry: SubjectRegistry | None = None,
         grace: timedelta = DEFAULT_GRACE,
         sample_size: int = 20,
@@ -64,17 +64,17 @@ class Provisioner:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         config = definition.config
-        self.definition, self.es, self.grace, self.clock = definition, es, grace, clock
+        self.definition, self.store, self.grace, self.clock = definition, store, grace, clock
         self.desired = DesiredIndex.from_definition(definition)
         self.targets = ProvisionTargets(
-            cluster=SearchCluster(es),
+            cluster=SearchCluster(store),
             admin=build_admin(config.kafka),
             registry=registry if registry is not None else build_schema_registry(config.kafka),
         )
         self.sample_size, self.count_tolerance = sample_size, count_tolerance
         self.transport = gateway_transport
         self.backfill = backfill or DefinitionBackfill(
-            definition, es=es, checkpoints=checkpoints, progress=progress, transport=gateway_transport
+            definition, store=store, checkpoints=checkpoints, progress=progress, transport=gateway_transport
         )
         self.gates = gates or _GatesWithFreshFetches(self)
         self._schema_check = schema_check

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from indexer.es_client import build_client
 from indexer.kafka.clients import build_admin, build_schema_registry
 from indexer.kafka.topics import TopicPlan, plan_topics
 from indexer.provision.desired import DesiredIndex
@@ -22,6 +21,7 @@ from indexer.provision.observed import ObservedIndex, observe_index
 from indexer.provision.planner import ProvisionPlan, plan_changes
 from indexer.provision.registry import SubjectPlan, SubjectRegistry, plan_subject
 from indexer.provision.search_cluster import SearchAdmin, SearchCluster
+from indexer.search_store import open_search_store
 from schema_gen.config import IndexConfig
 
 
@@ -39,7 +39,7 @@ class ProvisionTargets:
         """Clients built from the definition; ``registry`` replaces the one ``kafka.schema_registry_url``
         would give (a ``mock://`` registry lives in one process only, so tests share theirs)."""
         return cls(
-            cluster=SearchCluster(build_client(config.elasticsearch)),
+            cluster=SearchCluster(open_search_store(config.elasticsearch)),
             admin=build_admin(config.kafka),
             registry=registry if registry is not None else build_schema_registry(config.kafka),
         )

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError
-
 from indexer.catalogue import Catalogue, CatalogueEntity
+from indexer.search_store import SearchStore
 from schema_gen.config import ReverseLookupSettings
-from schema_gen.errors import ArtifactError
+from schema_gen.errors import ArtifactError, StoreNotFound
 
 METADATA_FETCHED_AT = "graphdex.fetched_at"
 
@@ -24,9 +23,9 @@ class ReverseLookup:
     """Finds root document ids whose documents contain given entities at any of their paths."""
 
     def __init__(
-        self, client: Elasticsearch, alias: str, catalogue: Catalogue, settings: ReverseLookupSettings
+        self, store: SearchStore, alias: str, catalogue: Catalogue, settings: ReverseLookupSettings
     ) -> None:
-        self._client = client
+        self._store = store
         self._alias = alias
         self._catalogue = catalogue
         self._settings = settings
@@ -75,8 +74,8 @@ class ReverseLookup:
             if after is not None:
                 body["search_after"] = after
             try:
-                response = self._client.search(index=self._alias, **body)
-            except NotFoundError:
+                response = self._store.search(self._alias, body)
+            except StoreNotFound:
                 return  # no index yet (first start): nothing embeds anything
             hits = response["hits"]["hits"]
             if not hits:

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import structlog
-from elastic_transport import TransportError
-from elasticsearch import ApiError
 
 from indexer.kafka.consumer_loop import ProcessResult
 from indexer.kafka.topics import TopicLayout
@@ -26,6 +24,7 @@ from indexer.metrics import PipelineMetrics
 from indexer.route.events import EntityChange, EventDecoder, Origin, Rejected, Tombstone
 from indexer.route.fanout import FanoutSchedule, Lookup
 from indexer.route.reverse_lookup import ReverseLookup
+from schema_gen.errors import StoreError
 
 log = structlog.get_logger("graphdex.route")
 
@@ -117,7 +116,7 @@ class RouteStage:
         try:
             for page in self._lookup.root_ids(lookup.entity_type, [lookup.key], lookup.fetched_before_ms):
                 requested += [root_id for root_id in page if root_id not in lookup.already_requested]
-        except (TransportError, ApiError) as exc:
+        except StoreError as exc:
             log.warning("reverse lookup failed, will retry", entity=lookup.identity, kind=lookup.kind, error=str(exc))
             self._schedule.retry(lookup, started, LOOKUP_RETRY_MS)
             return []

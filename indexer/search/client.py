@@ -2,7 +2,7 @@
 
 ::
 
-    client = SearchClient.from_catalogue("movies.fields.json", build_client(settings))
+    client = SearchClient.from_catalogue("movies.fields.json", open_search_store(settings))
     page = client.search(
         "deadpool",
         filter='credits.any(talent.name == "Ryan Reynolds" and role == "ACTOR")',
@@ -13,7 +13,7 @@
     more = client.search("deadpool", filter=..., sort=["-releaseYear"], after=page.next_cursor)
 
 Requests are checked against the catalogue and ``SearchLimits`` before anything is sent; server
-failures become ``ServiceError``.
+failures become ``ServiceError`` (``StoreError`` subclasses, saying what failed for this search).
 """
 
 from __future__ import annotations
@@ -22,33 +22,32 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, NotFoundError, TransportError
-
 from indexer.catalogue import Catalogue, load_catalogue, parse_catalogue
 from indexer.definition import IndexDefinition, load_definition
-from indexer.es_client import build_client, server_reason
 from indexer.search.expressions import Expression
 from indexer.search.limits import SearchLimits
 from indexer.search.query_builder import FacetRequest, QueryBuilder, SearchPlan
 from indexer.search.results import SearchResult, Suggestion, read_search_response, read_suggestions
+from indexer.search_store import SearchStore, open_search_store
+from indexer.search_store.translation import TIMED_OUT
 from schema_gen.catalogue import field_catalogue
 from schema_gen.config import IndexConfig
-from schema_gen.errors import ServiceError
+from schema_gen.errors import ServiceError, StoreError, StoreNotFound, StoreRejected, StoreUnavailable
 
 
 class SearchClient:
-    """Searches one index (its alias, ``catalogue.index``) through an Elasticsearch client."""
+    """Searches one index (its alias, ``catalogue.index``) through a search store."""
 
     def __init__(
         self,
         catalogue: Catalogue,
-        es: Elasticsearch,
+        store: SearchStore,
         *,
         limits: SearchLimits | None = None,
         index: str | None = None,
     ) -> None:
         self.catalogue = catalogue
-        self.es = es
+        self.store = store
         self.limits = limits or SearchLimits()
         self.index = index or catalogue.index
         self.builder = QueryBuilder(catalogue, self.limits)
@@ -57,7 +56,7 @@ class SearchClient:
     def from_catalogue(
         cls,
         catalogue: Catalogue | Mapping[str, Any] | str | Path,
-        es: Elasticsearch,
+        store: SearchStore,
         *,
         limits: SearchLimits | None = None,
         index: str | None = None,
@@ -67,22 +66,22 @@ class SearchClient:
             catalogue = load_catalogue(catalogue)
         elif not isinstance(catalogue, Catalogue):
             catalogue = parse_catalogue(catalogue, "field catalogue")
-        return cls(catalogue, es, limits=limits, index=index)
+        return cls(catalogue, store, limits=limits, index=index)
 
     @classmethod
     def from_definition(
         cls,
         path: str | Path,
         *,
-        es: Elasticsearch | None = None,
+        store: SearchStore | None = None,
         limits: SearchLimits | None = None,
         env: Mapping[str, str] | None = None,
     ) -> SearchClient:
         """A client for the index of a YAML definition: its catalogue as generated now, and (unless
-        ``es`` is given) a client for its ``elasticsearch`` section. ``env`` fills ``${VAR}``."""
+        ``store`` is given) the store its ``elasticsearch`` section describes. ``env`` fills ``${VAR}``."""
         definition = load_definition(path, env)
         catalogue = definition_catalogue(definition)
-        return cls(catalogue, es or build_client(definition.config.elasticsearch), limits=limits)
+        return cls(catalogue, store or open_search_store(definition.config.elasticsearch), limits=limits)
 
     def plan(
         self,
@@ -146,18 +145,18 @@ class SearchClient:
         return read_suggestions(self._send(body), paths, prefix, size)
 
     def _send(self, body: dict[str, Any]) -> Mapping[str, Any]:
-        client = self.es.options(request_timeout=self.limits.timeout)
         try:
-            response = client.search(index=self.index, body=body)
-        except NotFoundError as exc:
-            raise ServiceError(f"search index {self.index} does not exist: {server_reason(exc)}") from exc
-        except ApiError as exc:
-            raise ServiceError(f"the search server refused the search on {self.index}: {server_reason(exc)}") from exc
-        except ConnectionTimeout as exc:
-            raise ServiceError(f"the search on {self.index} took longer than {self.limits.timeout:g}s") from exc
-        except TransportError as exc:
-            raise ServiceError(f"cannot reach the search server: {exc.message}") from exc
-        result: Mapping[str, Any] = response.body
+            result = self.store.search(self.index, body, timeout=self.limits.timeout)
+        except StoreNotFound as exc:
+            raise StoreNotFound(f"search index {self.index} does not exist: {exc.reason}", **_details(exc)) from exc
+        except StoreRejected as exc:
+            message = f"the search server refused the search on {self.index}: {exc.reason}"
+            raise StoreRejected(message, **_details(exc)) from exc
+        except StoreUnavailable as exc:
+            if exc.error_type == TIMED_OUT:
+                message = f"the search on {self.index} took longer than {self.limits.timeout:g}s"
+                raise StoreUnavailable(message, **_details(exc)) from exc
+            raise
         if result.get("timed_out"):
             raise ServiceError(f"the search on {self.index} took longer than {self.limits.timeout:g}s; narrow it down")
         failures = (result.get("_shards") or {}).get("failures") or []
@@ -165,6 +164,10 @@ class SearchClient:
             reason = (failures[0].get("reason") or {}).get("reason", "unknown reason")
             raise ServiceError(f"the search on {self.index} failed on {len(failures)} shard(s): {reason}")
         return result
+
+
+def _details(error: StoreError) -> dict[str, Any]:
+    return {"request": error.request, "status": error.status, "error_type": error.error_type, "reason": error.reason}
 
 
 def definition_catalogue(definition: IndexDefinition) -> Catalogue:

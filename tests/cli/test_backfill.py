@@ -97,7 +97,7 @@ def stack_env(local_stack, monkeypatch):
 
 
 @pytest.mark.integration
-def test_json_summary_and_every_movie_indexed(capsys, stack_env, target_index, es_client, tmp_path):
+def test_json_summary_and_every_movie_indexed(capsys, stack_env, target_index, search_store, tmp_path):
     """A backfill through the CLI prints its summary as JSON and indexes every movie of the gateway."""
     path = write_definition(tmp_path, {"fetch": {"batch_size": 20}, "sink": {"max_wait": "50ms"}})
     target = target_index(load_definition(path))
@@ -109,11 +109,11 @@ def test_json_summary_and_every_movie_indexed(capsys, stack_env, target_index, e
     ids = gateway_ids(stack_env["GRAPHDEX_GATEWAY_URL"])
     assert (summary["indexed"], summary["failed"], summary["completed"]) == (len(ids), 0, True)
     assert summary["gateway_requests"] == -(-len(ids) // 20) + 1
-    assert sorted(stored_ids(es_client, target)) == sorted(ids)
+    assert sorted(stored_ids(search_store, target)) == sorted(ids)
 
 
 @pytest.mark.integration
-def test_ctrl_c_stops_cleanly_and_resume_finishes(capsys, stack_env, target_index, es_client, tmp_path):
+def test_ctrl_c_stops_cleanly_and_resume_finishes(capsys, stack_env, target_index, search_store, tmp_path):
     """SIGINT to the installed command stops it after the batches in hand (exit 130, checkpoint saved);
     --resume completes it, and the index holds every movie."""
     path = write_definition(tmp_path, {"fetch": {"batch_size": 5}, "sink": {"max_wait": "50ms"}})
@@ -148,7 +148,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(capsys, stack_env, target_inde
     assert summary["resumed_from"] == saved.ids_done
     ids = gateway_ids(stack_env["GRAPHDEX_GATEWAY_URL"])
     assert summary["enumerated"] == len(ids) - saved.ids_done
-    assert sorted(stored_ids(es_client, target)) == sorted(ids)
+    assert sorted(stored_ids(search_store, target)) == sorted(ids)
 
 
 @pytest.mark.integration

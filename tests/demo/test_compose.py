@@ -207,11 +207,10 @@ def test_graphdex_environment_points_at_existing_services(services):
 
 
 def test_graphdex_sets_the_variables_the_local_stack_exports(services):
-    """graphdex in Compose gets the same variables ``graphdex dev up`` exports, real Elasticsearch media types."""
+    """graphdex in Compose gets the same variables ``graphdex dev up`` exports."""
     environment = services["graphdex"]["environment"]
     local = Endpoints.for_ports({"kafka": 1, "search": 2, "gateway": 3, **{sub.name: 4 for sub in SUBGRAPHS}})
     assert set(local.environment()) <= set(environment)
-    assert environment["GRAPHDEX_ES_PLAIN_JSON"] == "false"
     assert urlsplit(environment["GRAPHDEX_GATEWAY_URL"]).path == urlsplit(local.gateway_url).path
 
 

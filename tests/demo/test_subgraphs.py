@@ -23,7 +23,7 @@ from demo.subgraphs.productions import PRODUCTIONS_SUBGRAPH
 from demo.subgraphs.service import SubgraphDefinition, seed_if_empty
 from demo.subgraphs.store import CapturedStore
 from demo.subgraphs.talent import TALENT_SUBGRAPH
-from schema_gen.config import parse_config
+from schema_gen.config import SearchEngine, parse_config
 from schema_gen.errors import ServiceError
 from tests.conftest import REPO
 from tests.demo.conftest import RecordingChangeLog, TopicReader, graphql, start_subgraph
@@ -276,13 +276,11 @@ def test_production_and_talent_mutations_are_captured(tmp_path: Path):
 # --- the index definition -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True), ("false", False)])
-def test_movies_definition_validates_with_environment_defaults(value: str | None, expected: bool):
-    """configs/movies.yaml validates; GRAPHDEX_ES_PLAIN_JSON substitutes into a boolean."""
+def test_movies_definition_validates_with_environment_defaults():
+    """configs/movies.yaml validates with no variable set; the search engine is asked (auto)."""
     path = REPO / "configs" / "movies.yaml"
-    env = {} if value is None else {"GRAPHDEX_ES_PLAIN_JSON": value}
-    config = parse_config(yaml.safe_load(path.read_text(encoding="utf-8")), str(path), env)
-    assert config.elasticsearch.plain_json is expected
+    config = parse_config(yaml.safe_load(path.read_text(encoding="utf-8")), str(path), {})
+    assert config.elasticsearch.engine == SearchEngine.AUTO
     assert (config.root.type, config.root.id_field, config.root.id_variable) == ("Movie", "movieId", "ids")
     assert config.graph.url == "http://127.0.0.1:4000/"
     topics = {source.topic for source in config.events}

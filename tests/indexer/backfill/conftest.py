@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from elasticsearch import Elasticsearch
 
 from demo.stack import LocalStack
 from indexer.definition import IndexDefinition, load_definition
+from indexer.search_store import SearchStore
 from schema_gen.artifacts import generate_artifacts
 
 REPO = Path(__file__).resolve().parents[3]
@@ -65,7 +65,7 @@ def stack_definition(local_stack: LocalStack, tmp_path) -> Callable[..., IndexDe
 
 
 @pytest.fixture
-def target_index(es_client: Elasticsearch, unique_name: str) -> Callable[[IndexDefinition], str]:
+def target_index(search_store: SearchStore, unique_name: str) -> Callable[[IndexDefinition], str]:
     """Creates empty indexes from a definition's generated template (settings and mappings); removes
     them after the test."""
     made: list[str] = []
@@ -73,13 +73,14 @@ def target_index(es_client: Elasticsearch, unique_name: str) -> Callable[[IndexD
     def create(definition: IndexDefinition, suffix: str = "") -> str:
         template = generate_artifacts(definition.model, definition.config).template["template"]
         name = f"{unique_name}{suffix}"
-        es_client.indices.create(index=name, settings=template["settings"], mappings=template["mappings"])
+        search_store.create_index(name, settings=template["settings"], mappings=template["mappings"])
         made.append(name)
         return name
 
     yield create
     for name in made:
-        es_client.options(ignore_status=404).indices.delete(index=name)
+        if search_store.get_indices(name):
+            search_store.delete_index(name)
 
 
 class InjectedCrash(Exception):
@@ -130,15 +131,18 @@ def gateway_ids(gateway_url: str) -> list[str]:
     return list(body["data"]["movieIds"]["ids"])
 
 
-def stored_ids(es: Elasticsearch, index: str) -> list[str]:
+def stored_ids(store: SearchStore, index: str) -> list[str]:
     """Every document id in ``index`` (refreshed first)."""
-    es.indices.refresh(index=index)
-    hits = es.search(index=index, size=10_000, source=False, sort=["_doc"])["hits"]["hits"]
+    store.refresh(index)
+    hits = store.search(index, {"size": 10_000, "_source": False, "sort": ["_doc"]})["hits"]["hits"]
     return [hit["_id"] for hit in hits]
 
 
-def iter_documents(es: Elasticsearch, index: str, ids: list[str]) -> Iterator[tuple[str, dict[str, Any] | None, int]]:
+def iter_documents(store: SearchStore, index: str, ids: list[str]) -> Iterator[tuple[str, dict[str, Any] | None, int]]:
     """``(id, source or None, version)`` of each id in ``index``."""
     for start in range(0, len(ids), 500):
-        for doc in es.mget(index=index, ids=ids[start : start + 500])["docs"]:
-            yield doc["_id"], doc.get("_source") if doc.get("found") else None, doc.get("_version", 0)
+        batch = ids[start : start + 500]
+        found = store.mget(index, batch)
+        for document_id in batch:
+            document = found.get(document_id)
+            yield document_id, None if document is None else document.source, (document.version or 0) if document else 0

@@ -77,46 +77,52 @@ def documents_topic(stack_definition, unique_name):
     return definition, expected, len(records)
 
 
-def test_rebuild_equals_the_source_without_gateway_requests(documents_topic, target_index, es_client, tmp_path):
+def test_rebuild_equals_the_source_without_gateway_requests(documents_topic, target_index, search_store, tmp_path):
     """Every document on the topic lands at its newest version; the deleted movie is absent."""
     definition, expected, messages = documents_topic
     target = target_index(definition)
     store = CheckpointStore.for_backfill(definition.config.index, target, tmp_path)
-    summary = rebuild_from_documents(definition, target_index=target, checkpoint=store, progress=False, es=es_client)
+    summary = rebuild_from_documents(
+        definition, target_index=target, checkpoint=store, progress=False, store=search_store
+    )
     assert summary.completed
     assert summary.gateway_requests == 0
     assert summary.enumerated == messages
     assert summary.failed == 0
     assert summary.noop >= 10
-    assert sorted(stored_ids(es_client, target)) == sorted(expected)
-    stored = {doc_id: source for doc_id, source, _ in iter_documents(es_client, target, sorted(expected))}
+    assert sorted(stored_ids(search_store, target)) == sorted(expected)
+    stored = {doc_id: source for doc_id, source, _ in iter_documents(search_store, target, sorted(expected))}
     assert {key: without_metadata(doc) for key, doc in stored.items()} == {
         key: without_metadata(doc) for key, doc in expected.items()
     }
     assert store.load().finished
 
 
-def test_a_stopped_rebuild_resumes_from_its_offsets(documents_topic, target_index, es_client, tmp_path):
+def test_a_stopped_rebuild_resumes_from_its_offsets(documents_topic, target_index, search_store, tmp_path):
     """Stopped after the first chunk, the rebuild continues from the saved offsets and ends the same."""
     definition, expected, messages = documents_topic
     target = target_index(definition)
     store = CheckpointStore.for_backfill(definition.config.index, target, tmp_path)
     first = rebuild_from_documents(
-        definition, target_index=target, checkpoint=store, progress=False, es=es_client, stop=StopAfterChecks(2)
+        definition, target_index=target, checkpoint=store, progress=False, store=search_store, stop=StopAfterChecks(2)
     )
     assert not first.completed
     assert 0 < first.enumerated < messages
-    second = rebuild_from_documents(definition, target_index=target, checkpoint=store, progress=False, es=es_client)
+    second = rebuild_from_documents(
+        definition, target_index=target, checkpoint=store, progress=False, store=search_store
+    )
     assert second.completed
     assert second.resumed_from == first.enumerated
     assert first.enumerated + second.enumerated == messages
-    assert sorted(stored_ids(es_client, target)) == sorted(expected)
+    assert sorted(stored_ids(search_store, target)) == sorted(expected)
 
 
-def test_a_missing_documents_topic_is_a_clear_error(stack_definition, target_index, es_client, tmp_path, unique_name):
+def test_a_missing_documents_topic_is_a_clear_error(
+    stack_definition, target_index, search_store, tmp_path, unique_name
+):
     """Without the daemon's documents topic there is nothing to rebuild from."""
     definition = stack_definition({"kafka": {"topic_prefix": f"{unique_name}-none"}})
     target = target_index(definition)
     store = CheckpointStore.for_backfill(definition.config.index, target, tmp_path)
     with pytest.raises(ServiceError, match=r"there is no documents topic .*-none\.movies\.documents"):
-        rebuild_from_documents(definition, target_index=target, checkpoint=store, progress=False, es=es_client)
+        rebuild_from_documents(definition, target_index=target, checkpoint=store, progress=False, store=search_store)

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from confluent_kafka.admin import NewTopic
-from elasticsearch import Elasticsearch
 
 from demo.stack import LocalStack
 from indexer.daemon.dead_letters import DeadLetterTopic
@@ -33,6 +32,7 @@ from indexer.kafka.topics import TopicLayout
 from indexer.messages import DeadLetter
 from indexer.metrics import PipelineMetrics
 from indexer.provision.provisioner import Provisioner
+from indexer.search_store import SearchStore
 from tests.private_stacks import started_stack
 from tests.stack_definitions import load_on_stack, write_movies_definition
 
@@ -50,11 +50,11 @@ def eventually(probe: Callable[[], T], timeout: float = 10.0, interval: float = 
     return value
 
 
-def provision(definition: IndexDefinition, es: Elasticsearch, checkpoints: Path) -> None:
+def provision(definition: IndexDefinition, store: SearchStore, checkpoints: Path) -> None:
     """What a user must do before ``graphdex run`` (which refuses an index not provisioned as its definition
     says): ``graphdex apply``. Topics, template, ``<index>-1`` backfilled with every movie the gateway
     lists (so reverse lookups have documents), cut-over gates, both aliases."""
-    Provisioner(definition, es=es, checkpoints=checkpoints, progress=False).apply()
+    Provisioner(definition, store=store, checkpoints=checkpoints, progress=False).apply()
 
 
 @dataclass
@@ -63,7 +63,7 @@ class RunningIndex:
 
     definition: IndexDefinition
     definition_path: Path
-    es: Elasticsearch
+    store: SearchStore
     gateway_url: str
     daemon: Daemon
     metrics: PipelineMetrics
@@ -90,8 +90,8 @@ class RunningIndex:
         return body["data"]
 
     def document(self, movie_id: str) -> dict[str, Any] | None:
-        found = self.es.options(ignore_status=404).get(index=self.name, id=movie_id)
-        return found["_source"] if found.get("found") else None
+        found = self.store.mget(self.name, [movie_id]).get(movie_id)
+        return None if found is None else found.source
 
 
 @contextmanager
@@ -111,8 +111,8 @@ def start_index(
         folder, name, overrides, extra_events=[{"topic": poison_topic, "type": "Movie", "format": "json"}]
     )
     definition = load_on_stack(path, stack)
-    es = IndexPipeline(definition, PipelineMetrics()).search_client()
-    provision(definition, es, folder / f"{name}-checkpoints")
+    store = IndexPipeline(definition, PipelineMetrics()).search_store()
+    provision(definition, store, folder / f"{name}-checkpoints")
     admin = build_admin(definition.config.kafka)
     for future in admin.create_topics([NewTopic(poison_topic, 1, 1)]).values():
         future.result()
@@ -122,7 +122,7 @@ def start_index(
     if run_daemon:
         daemon.start()
     try:
-        yield RunningIndex(definition, path, es, stack.endpoints.gateway_url, daemon, metrics, pipeline)
+        yield RunningIndex(definition, path, store, stack.endpoints.gateway_url, daemon, metrics, pipeline)
     finally:
         if run_daemon:
             daemon.stop()

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from elasticsearch import Elasticsearch
 
 from indexer.definition import IndexDefinition
 from indexer.fetch.fetcher import DocumentFetcher
 from indexer.fetch.outcomes import Deleted, Fetched
+from indexer.search_store import SearchStore
 from schema_gen.avro import METADATA_FIELD
 
 UPDATE_TITLE = "mutation($id: ID!, $title: String!) { updateMovie(movieId: $id, input: {title: $title}) { movieId } }"
@@ -76,21 +76,21 @@ def without_metadata(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != METADATA_FIELD}
 
 
-def indexed_documents(es: Elasticsearch, index: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def indexed_documents(store: SearchStore, index: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The stored ``_source`` of each of ``ids`` that is in the index."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
-        reply = es.mget(index=index, ids=list(ids[start : start + 500]))
-        found.update({doc["_id"]: doc["_source"] for doc in reply["docs"] if doc.get("found")})
+        stored = store.mget(index, list(ids[start : start + 500]))
+        found.update({document_id: document.source for document_id, document in stored.items()})
     return found
 
 
-def differences(definition: IndexDefinition, es: Elasticsearch, ids: Sequence[str]) -> list[str]:
+def differences(definition: IndexDefinition, store: SearchStore, ids: Sequence[str]) -> list[str]:
     """Every way the index differs from a fresh fetch of ``ids`` (rendered by the daemon's own renderer):
     missing, extra, stale or different documents; empty when the index is the source of truth."""
     with DocumentFetcher.for_index(definition.model, definition.config) as fetcher:
         outcomes = fetcher.fetch(ids)
-    indexed = indexed_documents(es, definition.config.index, ids)
+    indexed = indexed_documents(store, definition.config.index, ids)
     found: list[str] = []
     for outcome in outcomes:
         stored = indexed.get(outcome.id)
@@ -109,7 +109,7 @@ def differences(definition: IndexDefinition, es: Elasticsearch, ids: Sequence[st
                 found.append(f"{outcome.id}: deleted at the source but still indexed")
         else:
             found.append(f"{outcome.id}: the fresh fetch failed ({outcome.reason}: {outcome.detail})")
-    total = es.count(index=definition.config.index)["count"]
+    total = store.count(definition.config.index)
     expected = sum(isinstance(outcome, Fetched) for outcome in outcomes)
     if total != expected:
         found.append(f"the index holds {total} documents, the source {expected}")

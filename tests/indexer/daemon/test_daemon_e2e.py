@@ -18,7 +18,7 @@ SEED = generate(DEFAULT_SEED, DEFAULT_SIZE)
 
 
 def titles_matching(index: RunningIndex, text: str) -> set[str]:
-    hits = index.es.search(index=index.name, query={"match": {"title": text}}, size=50)["hits"]["hits"]
+    hits = index.store.search(index.name, {"query": {"match": {"title": text}}, "size": 50})["hits"]["hits"]
     return {hit["_id"] for hit in hits}
 
 
@@ -98,15 +98,16 @@ def test_deleted_talent_refetches_their_movies(running_index: RunningIndex) -> N
 
 def test_older_document_is_rejected_by_versioning(running_index: RunningIndex) -> None:
     """A document with an older version than the indexed one is a noop; the newer one stays."""
-    current = running_index.es.get(index=running_index.name, id=movie_id(15))
+    current = running_index.store.mget(running_index.name, [movie_id(15)])[movie_id(15)]
+    assert current.version is not None
     codec = running_index.daemon_codec()
-    stale = dict(current["_source"], title="Stale Title From The Past")
+    stale = dict(current.source, title="Stale Title From The Past")
     producer = Producer({"bootstrap.servers": running_index.definition.config.kafka.bootstrap_servers})
     producer.produce(
         running_index.topics.documents,
         key=movie_id(15).encode(),
         value=codec.encode(stale),
-        headers=list(document_headers(current["_version"] - 1, None)),
+        headers=list(document_headers(current.version - 1, None)),
     )
     producer.flush(10)
     eventually(
@@ -115,7 +116,7 @@ def test_older_document_is_rejected_by_versioning(running_index: RunningIndex) -
             >= 1
         )
     )
-    assert running_index.document(movie_id(15))["title"] == current["_source"]["title"]
+    assert running_index.document(movie_id(15))["title"] == current.source["title"]
 
 
 def test_poison_event_is_dead_lettered_and_the_rest_keep_flowing(running_index: RunningIndex) -> None:

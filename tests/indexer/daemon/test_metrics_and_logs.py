@@ -72,10 +72,11 @@ def exercise(index: RunningIndex, stack: LocalStack, daemon: DaemonProcess) -> N
     producer.produce(f"{index.name}.events", key=b"poison", value=b"{not json")
     index.graphql("mutation($id: ID!) { deleteMovie(movieId: $id) }", id=DELETED)
 
-    current = index.es.get(index=index.name, id=STALE)
-    stale = codec.encode(dict(current["_source"], title="Stale"))
+    current = index.document(STALE)
+    assert current is not None
+    stale = codec.encode(dict(current, title="Stale"))
     producer.produce(index.topics.documents, key=STALE.encode(), value=stale, headers=list(document_headers(1, None)))
-    refused = codec.encode(dict(index.es.get(index=index.name, id=REFUSED)["_source"], releaseDate="not-a-date"))
+    refused = codec.encode(dict(index.document(REFUSED) or {}, releaseDate="not-a-date"))
     producer.produce(
         index.topics.documents, key=REFUSED.encode(), value=refused, headers=list(document_headers(2**62, None))
     )

@@ -12,12 +12,12 @@ from indexer.daemon.pipeline import IndexPipeline
 from indexer.daemon.preflight import ProvisionCheck, ProvisionVerdict, reverse_lookup_paths
 from indexer.daemon.process import Stage
 from indexer.definition import IndexDefinition
-from indexer.es_client import build_client
 from indexer.kafka.clients import build_admin
 from indexer.metrics import PipelineMetrics
 from indexer.provision.desired import DesiredIndex
 from indexer.provision.search_cluster import SearchCluster
 from indexer.provision.targets import ProvisionTargets
+from indexer.search_store import open_search_store
 from schema_gen.config import ElasticsearchSettings
 from tests.indexer.provision.stack_provisioning import QUERY, QUERY_WITHOUT_RUNTIME, StackIndex
 
@@ -26,15 +26,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def stack_index(tmp_path: Path, unique_name: str, local_stack: LocalStack):
-    es = build_client(ElasticsearchSettings(url=local_stack.endpoints.search_url, plain_json=True))
-    yield StackIndex(tmp_path, unique_name, local_stack, es)
-    es.close()
+    store = open_search_store(ElasticsearchSettings(url=local_stack.endpoints.search_url))
+    yield StackIndex(tmp_path, unique_name, local_stack, store)
+    store.close()
 
 
 def check(stack_index: StackIndex, definition: IndexDefinition) -> ProvisionCheck:
     """The check of ``definition`` on the stack, reading the provisioner's registry."""
     targets = ProvisionTargets(
-        SearchCluster(stack_index.es), build_admin(definition.config.kafka), stack_index.registry
+        SearchCluster(stack_index.store), build_admin(definition.config.kafka), stack_index.registry
     )
     return ProvisionCheck(
         DesiredIndex.from_definition(definition),

@@ -56,10 +56,10 @@ def indexed(daemon: DaemonProcess, index: RunningIndex) -> float:
 def converged(index: RunningIndex, timeout: float) -> None:
     """Wait until the index is identical to a fresh fetch of every movie; fail listing the differences."""
     deadline = time.monotonic() + timeout
-    found = differences(index.definition, index.es, MOVIES)
+    found = differences(index.definition, index.store, MOVIES)
     while found and time.monotonic() < deadline:
         time.sleep(1)
-        found = differences(index.definition, index.es, MOVIES)
+        found = differences(index.definition, index.store, MOVIES)
     assert not found, f"{len(found)} difference(s) after {timeout}s: {found[:10]}"
 
 
@@ -89,7 +89,7 @@ def test_sigkill_mid_stream_and_restart_leave_the_index_identical_to_the_graph(
     first.send(signal.SIGKILL)
     assert first.wait(10) == -signal.SIGKILL
     assert stream.done < stream.total, "the stream ended before the kill: not mid-stream"
-    assert differences(index.definition, index.es, MOVIES), "nothing left to do after the kill: not mid-stream"
+    assert differences(index.definition, index.store, MOVIES), "nothing left to do after the kill: not mid-stream"
 
     second = daemons()
     stream.join(timeout=120)

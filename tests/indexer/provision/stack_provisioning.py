@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from elasticsearch import Elasticsearch
 
 from demo.stack import LocalStack
 from indexer.definition import IndexDefinition
 from indexer.provision.provisioner import Provisioner
+from indexer.search_store import SearchStore
 from tests.stack_definitions import REPO, load_on_stack, write_movies_definition
 
 QUERY = (REPO / "configs" / "movies.graphql").read_text(encoding="utf-8")
@@ -29,7 +29,7 @@ class StackIndex:
     folder: Path
     name: str
     stack: LocalStack
-    es: Elasticsearch
+    store: SearchStore
     registry: SchemaRegistryClient = field(init=False)
 
     def __post_init__(self) -> None:
@@ -49,14 +49,14 @@ class StackIndex:
 
     def provisioner(self, definition: IndexDefinition, **options: Any) -> Provisioner:
         options = {"checkpoints": self.folder / "checkpoints", "progress": False} | options
-        return Provisioner(definition, es=self.es, registry=self.registry, **options)
+        return Provisioner(definition, store=self.store, registry=self.registry, **options)
 
 
 class SearchLoop:
     """Searches the alias in a background thread until stopped; records every total and error."""
 
-    def __init__(self, es: Elasticsearch, alias: str) -> None:
-        self._es, self._alias = es, alias
+    def __init__(self, store: SearchStore, alias: str) -> None:
+        self._store, self._alias = store, alias
         self.totals: list[int] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -73,7 +73,8 @@ class SearchLoop:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                found = self._es.search(index=self._alias, query={"match_all": {}}, size=1, track_total_hits=True)
+                body = {"query": {"match_all": {}}, "size": 1, "track_total_hits": True}
+                found = self._store.search(self._alias, body)
                 self.totals.append(int(found["hits"]["total"]["value"]))
             except Exception as error:  # every failure is what the test looks for
                 self.errors.append(f"{type(error).__name__}: {error}")

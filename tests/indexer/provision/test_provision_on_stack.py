@@ -9,7 +9,6 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from demo.services import DEFAULT_SIZE
-from indexer.es_client import build_client
 from indexer.fetch.fetcher import DocumentFetcher
 from indexer.kafka.clients import build_admin, consumer_config
 from indexer.kafka.topics import TopicLayout
@@ -23,6 +22,7 @@ from indexer.provision.provisioner import utc_now
 from indexer.provision.search_cluster import SearchCluster
 from indexer.provision.status import index_status
 from indexer.provision.versions import META_KEY, IndexNames
+from indexer.search_store import open_search_store
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import ConfigError, GraphdexError
 from schema_gen.render import DocumentRenderer
@@ -42,17 +42,17 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def stack_index(tmp_path, unique_name, local_stack):
     """A fresh index name on the local stack, with its own mock registry and checkpoint folder."""
-    es = build_client(ElasticsearchSettings(url=local_stack.endpoints.search_url, plain_json=True))
-    yield StackIndex(tmp_path, unique_name, local_stack, es)
-    es.close()
+    store = open_search_store(ElasticsearchSettings(url=local_stack.endpoints.search_url))
+    yield StackIndex(tmp_path, unique_name, local_stack, store)
+    store.close()
 
 
-def state_of(es, index):
-    return es.indices.get_mapping(index=index)[index]["mappings"]["_meta"][META_KEY]["state"]
+def state_of(store, index):
+    return store.get_indices(index)[index].mappings["_meta"][META_KEY]["state"]
 
 
-def aliases(es, name):
-    return sorted(es.indices.get_alias(name=name).body)
+def aliases(store, name):
+    return store.alias_targets(name)
 
 
 def test_plan_on_an_empty_cluster_lists_every_object(stack_index):
@@ -75,7 +75,7 @@ def test_plan_on_an_empty_cluster_lists_every_object(stack_index):
         f"point {name} at {name}-1",
         f"mark {name}-1 live (artifacts {plan.steps[-1].meta.artifacts_hash[:12]})",
     ]
-    assert observe_index(SearchCluster(stack_index.es), IndexNames(name)).empty
+    assert observe_index(SearchCluster(stack_index.store), IndexNames(name)).empty
     topics = build_admin(stack_index.definition().config.kafka).list_topics(timeout=10).topics
     assert not [topic for topic in topics if topic.startswith(f"{name}.")]
 
@@ -84,13 +84,13 @@ def test_apply_then_plan_shows_no_changes(stack_index):
     """Apply creates and fills the first version behind both aliases; the next plan and apply change nothing."""
     definition = stack_index.definition()
     report = stack_index.provisioner(definition).apply()
-    name, es = stack_index.name, stack_index.es
+    name, store = stack_index.name, stack_index.store
     assert report.gates[f"{name}-1"].passed
     assert report.backfills[f"{name}-1"].enumerated == DEFAULT_SIZE
-    assert es.count(index=name)["count"] == DEFAULT_SIZE
-    assert aliases(es, name) == [f"{name}-1"]
-    assert aliases(es, f"{name}-write") == [f"{name}-1"]
-    assert state_of(es, f"{name}-1") == "live"
+    assert store.count(name) == DEFAULT_SIZE
+    assert aliases(store, name) == [f"{name}-1"]
+    assert aliases(store, f"{name}-write") == [f"{name}-1"]
+    assert state_of(store, f"{name}-1") == "live"
     again = stack_index.provisioner(definition)
     assert again.plan().empty
     assert again.apply().done == []
@@ -104,11 +104,11 @@ def test_a_new_field_in_the_query_is_applied_in_place(stack_index):
     assert plan.change.kind is ChangeKind.IN_PLACE
     assert "runtime: added (new integer field)" in [str(difference) for difference in plan.change.differences]
     report = wider.apply()
-    name, es = stack_index.name, stack_index.es
+    name, store = stack_index.name, stack_index.store
     assert list(report.backfills) == [f"{name}-1"]
-    assert aliases(es, name) == [f"{name}-1"]
-    assert "runtime" in es.indices.get_mapping(index=f"{name}-1")[f"{name}-1"]["mappings"]["properties"]
-    with_runtime = es.count(index=name, query={"exists": {"field": "runtime"}})["count"]
+    assert aliases(store, name) == [f"{name}-1"]
+    assert "runtime" in store.get_indices(f"{name}-1")[f"{name}-1"].mappings["properties"]
+    with_runtime = store.count(name, {"exists": {"field": "runtime"}})
     assert 0 < with_runtime <= DEFAULT_SIZE
     assert wider.plan().empty
 
@@ -116,28 +116,28 @@ def test_a_new_field_in_the_query_is_applied_in_place(stack_index):
 def test_an_incompatible_change_swaps_in_a_new_version_while_searches_keep_answering(stack_index):
     """An analyzer change builds version 2 and swaps the alias atomically: a search loop running throughout
     never fails and never sees zero documents; version 1 is retired, then deleted after its grace."""
-    name, es = stack_index.name, stack_index.es
+    name, store = stack_index.name, stack_index.store
     stack_index.provisioner(stack_index.definition()).apply()
     english = stack_index.definition(fields=ENGLISH_SYNOPSIS)
     provisioner = stack_index.provisioner(english)
     plan = provisioner.plan()
     assert plan.change.kind is ChangeKind.NEW_VERSION
     assert [str(reason) for reason in plan.change.reasons] == ["synopsis: changed (analyzer: folding -> english)"]
-    with SearchLoop(es, name) as searches:
+    with SearchLoop(store, name) as searches:
         report = provisioner.apply()
     assert searches.errors == []
     assert len(searches.totals) > 10
     assert min(searches.totals) == DEFAULT_SIZE
     assert report.gates[f"{name}-2"].passed
-    assert aliases(es, name) == [f"{name}-2"]
-    assert aliases(es, f"{name}-write") == [f"{name}-2"]
-    assert (state_of(es, f"{name}-1"), state_of(es, f"{name}-2")) == ("retired", "live")
-    mapping = es.indices.get_mapping(index=f"{name}-2")[f"{name}-2"]["mappings"]["properties"]
+    assert aliases(store, name) == [f"{name}-2"]
+    assert aliases(store, f"{name}-write") == [f"{name}-2"]
+    assert (state_of(store, f"{name}-1"), state_of(store, f"{name}-2")) == ("retired", "live")
+    mapping = store.get_indices(f"{name}-2")[f"{name}-2"].mappings["properties"]
     assert mapping["synopsis"]["analyzer"] == "english"
     later = stack_index.provisioner(english, clock=lambda: utc_now() + timedelta(hours=2))
     assert [str(step).split(" (")[0] for step in later.plan().steps] == [f"delete index {name}-1"]
     later.apply()
-    assert not es.indices.exists(index=f"{name}-1")
+    assert store.get_indices(f"{name}-1") == {}
 
 
 class TitleTampering:
@@ -154,26 +154,26 @@ class TitleTampering:
 def test_failing_gates_leave_the_live_index_untouched(stack_index):
     """When the sampled documents differ from the source the swap is refused: the live version keeps serving
     every search, the new one stays pending (shown by status with its backfill), and a later apply resumes it."""
-    name, es = stack_index.name, stack_index.es
+    name, store = stack_index.name, stack_index.store
     stack_index.provisioner(stack_index.definition()).apply()
     english = stack_index.definition(fields=ENGLISH_SYNOPSIS)
     renderer = TitleTampering(DocumentRenderer(english.model, english.config))
     with DocumentFetcher.for_index(english.model, english.config, renderer=renderer) as fetcher:
-        gates = CutoverGates(SearchCluster(es), fetcher, sample_size=5, recheck_delay=0.1)
+        gates = CutoverGates(SearchCluster(store), fetcher, sample_size=5, recheck_delay=0.1)
         with pytest.raises(GraphdexError) as refused:
             stack_index.provisioner(english, gates=gates).apply()
     message = str(refused.value)
     assert f"cut-over to {name}-2 refused" in message
     assert f"{name}-1 stays live and searched" in message
     assert "(tampered)" in message
-    assert aliases(es, name) == [f"{name}-1"]
-    assert aliases(es, f"{name}-write") == [f"{name}-1", f"{name}-2"]
-    assert (state_of(es, f"{name}-1"), state_of(es, f"{name}-2")) == ("live", "pending")
-    assert es.count(index=name)["count"] == DEFAULT_SIZE
+    assert aliases(store, name) == [f"{name}-1"]
+    assert aliases(store, f"{name}-write") == [f"{name}-1", f"{name}-2"]
+    assert (state_of(store, f"{name}-1"), state_of(store, f"{name}-2")) == ("live", "pending")
+    assert store.count(name) == DEFAULT_SIZE
 
     status = index_status(
         english,
-        SearchCluster(es),
+        SearchCluster(store),
         lambda: KafkaProgress(english.config, build_admin(english.config.kafka), watermarks=watermarks(english)),
         checkpoints=stack_index.folder / "checkpoints",
     )
@@ -183,7 +183,7 @@ def test_failing_gates_leave_the_live_index_untouched(stack_index):
     assert (status.live.name, status.live.artifacts_current) == (f"{name}-1", False)
 
     stack_index.provisioner(english).apply()
-    assert aliases(es, name) == [f"{name}-2"]
+    assert aliases(store, name) == [f"{name}-2"]
 
 
 _WATERMARKS: list[ConsumerWatermarks] = []
@@ -211,7 +211,7 @@ def test_status_shows_the_live_version_lag_dead_letters_and_the_live_schema(stac
     commit_fetch_offset(definition)
     status = index_status(
         definition,
-        SearchCluster(stack_index.es),
+        SearchCluster(stack_index.store),
         lambda: KafkaProgress(
             definition.config, build_admin(definition.config.kafka), watermarks=watermarks(definition)
         ),
@@ -260,7 +260,7 @@ def test_a_field_removed_upstream_is_reported_and_stops_apply(stack_index, tmp_p
     assert f"nothing was changed; fix these before applying {stack_index.name}" in str(refused.value)
     assert "the query does not fit the gateway's live schema" in str(refused.value)
     assert "tagline" in str(refused.value)
-    assert observe_index(SearchCluster(stack_index.es), IndexNames(stack_index.name)).empty
+    assert observe_index(SearchCluster(stack_index.store), IndexNames(stack_index.name)).empty
 
 
 def test_destroy_leaves_nothing(stack_index):
@@ -274,7 +274,7 @@ def test_destroy_leaves_nothing(stack_index):
     assert found.versions == (f"{name}-1",)
     assert found.groups == (layout.group_id("fetch"),)
     destroy(found, provisioner.targets)
-    assert observe_index(SearchCluster(stack_index.es), provisioner.desired.names).empty
+    assert observe_index(SearchCluster(stack_index.store), provisioner.desired.names).empty
     topics = build_admin(definition.config.kafka).list_topics(timeout=10).topics
     assert not [topic for topic in topics if topic.startswith(f"{name}.")]
     assert plan_destroy(provisioner.desired, provisioner.targets).empty

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from indexer.catalogue import parse_catalogue
 from indexer.route.reverse_lookup import ReverseLookup
+from indexer.search_store import BulkAction, SearchStore
+from indexer.search_store.memory import InMemorySearchStore
 from schema_gen.config import ReverseLookupSettings
 from schema_gen.errors import ArtifactError
 
@@ -59,22 +62,23 @@ CATALOGUE = parse_catalogue(
 )
 
 
-class RecordingClient:
-    """Answers searches from a fixed list of ids, in pages, and records each request body."""
+class RecordingStore(InMemorySearchStore):
+    """The in-memory store holding movies that credit talents a, b and c; it records each search body."""
 
-    def __init__(self, ids: list[str]) -> None:
-        self.ids = sorted(ids)
+    def __init__(self, movie_ids: list[str]) -> None:
+        super().__init__()
         self.bodies: list[dict[str, Any]] = []
+        credits = [{"talent": {"talentId": talent}} for talent in "abc"]
+        actions = [BulkAction("index", "movies", i, {"movieId": i, "credits": credits}) for i in movie_ids]
+        self.bulk(actions, refresh=True)
 
-    def search(self, index: str, **body: Any) -> dict[str, Any]:
-        self.bodies.append(body)
-        after = body.get("search_after", [""])[0]
-        page = [i for i in self.ids if i > after][: body["size"]]
-        return {"hits": {"hits": [{"_id": i, "sort": [i]} for i in page]}}
+    def search(self, index: str, body: Mapping[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+        self.bodies.append(dict(body))
+        return super().search(index, body, timeout=timeout)
 
 
-def lookup(client: Any = None, **settings: Any) -> ReverseLookup:
-    return ReverseLookup(client, "movies", CATALOGUE, ReverseLookupSettings(**settings))
+def lookup(store: SearchStore | None = None, **settings: Any) -> ReverseLookup:
+    return ReverseLookup(store or InMemorySearchStore(), "movies", CATALOGUE, ReverseLookupSettings(**settings))
 
 
 def test_every_path_of_a_type_is_searched_nested_aware() -> None:
@@ -115,11 +119,18 @@ def test_type_not_in_the_document_is_an_error() -> None:
 
 def test_roots_are_paged_with_search_after_and_keys_batched() -> None:
     """2,500 roots come back in pages of 1,000; 3 keys with a batch of 2 make two lookups."""
-    client = RecordingClient([f"m{n:05d}" for n in range(2500)])
-    pages = list(lookup(client, page_size=1000, terms_batch=2).root_ids("Talent", [("a",), ("b",), ("c",), ("a",)]))
+    store = RecordingStore([f"m{n:05d}" for n in range(2500)])
+    pages = list(lookup(store, page_size=1000, terms_batch=2).root_ids("Talent", [("a",), ("b",), ("c",), ("a",)]))
     assert [len(page) for page in pages] == [1000, 1000, 500, 1000, 1000, 500]
-    assert all(body["_source"] is False and body["sort"] == [{"movieId": "asc"}] for body in client.bodies)
-    assert "search_after" in client.bodies[1]
+    assert pages[0][0] == "m00000"
+    assert pages[2][-1] == "m02499"
+    assert all(body["_source"] is False and body["sort"] == [{"movieId": "asc"}] for body in store.bodies)
+    assert "search_after" in store.bodies[1]
+
+
+def test_no_index_yet_finds_nothing() -> None:
+    """Before the first index exists (a first start), a lookup finds no roots instead of failing."""
+    assert list(lookup(page_size=10).root_ids("Talent", [("a",)])) == []
 
 
 def test_related_types_exclude_the_root() -> None:

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch, helpers
 
 from indexer.definition import IndexDefinition, load_definition
 from indexer.search import Catalogue, SearchClient, parse_catalogue
 from indexer.search.client import definition_catalogue
 from indexer.search.limits import SearchLimits
 from indexer.search.query_builder import QueryBuilder
+from indexer.search_store import BulkAction, SearchStore
 from schema_gen.index_template import index_template
 from tests.indexer.search.movie_index import ALL_MOVIES, CATALOGUE
 
@@ -39,25 +39,23 @@ def movie_definition() -> IndexDefinition:
 
 
 @pytest.fixture(scope="session")
-def movie_index(es_client: Elasticsearch, movie_definition: IndexDefinition) -> Iterator[str]:
+def movie_index(search_store: SearchStore, movie_definition: IndexDefinition) -> Iterator[str]:
     """An index made from the generated template of ``data/movies.yaml`` holding ``ALL_MOVIES``
     behind a unique alias; yields the alias."""
     template = index_template(movie_definition.model, movie_definition.config)["template"]
     alias = f"movies-{uuid.uuid4().hex[:8]}"
     concrete = f"{alias}-v1"
-    es_client.indices.create(
-        index=concrete, settings=template["settings"], mappings=template["mappings"], aliases={alias: {}}
-    )
-    actions = [{"_index": concrete, "_id": movie["movieId"], "_source": movie} for movie in ALL_MOVIES]
-    indexed, errors = helpers.bulk(es_client, actions, refresh=True, raise_on_error=False)
-    assert indexed == len(ALL_MOVIES), errors
+    search_store.create_index(concrete, settings=template["settings"], mappings=template["mappings"], aliases=[alias])
+    actions = [BulkAction("index", concrete, movie["movieId"], movie) for movie in ALL_MOVIES]
+    results = search_store.bulk(actions, refresh=True)
+    assert [item for item in results if not item.succeeded] == []
     try:
         yield alias
     finally:
-        es_client.indices.delete(index=concrete)
+        search_store.delete_index(concrete)
 
 
 @pytest.fixture(scope="session")
-def movie_search(es_client: Elasticsearch, movie_definition: IndexDefinition, movie_index: str) -> SearchClient:
+def movie_search(search_store: SearchStore, movie_definition: IndexDefinition, movie_index: str) -> SearchClient:
     """A search client on the loaded Movie index, knowing it from its generated catalogue."""
-    return SearchClient(definition_catalogue(movie_definition), es_client, index=movie_index)
+    return SearchClient(definition_catalogue(movie_definition), search_store, index=movie_index)

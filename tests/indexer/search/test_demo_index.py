@@ -13,11 +13,11 @@ import pytest
 
 from demo.data.fixtures import AMELIE, LEON, MAXIMUM_EFFORT, QUIET_HARBOR, RYAN_REYNOLDS
 from demo.stack import LocalStack
-from indexer.es_client import build_client
 from indexer.fetch.fetcher import DocumentFetcher
 from indexer.fetch.outcomes import Fetched
 from indexer.provision.provisioner import Provisioner
 from indexer.search import SearchClient
+from indexer.search_store import open_search_store
 from tests.stack_definitions import load_on_stack, write_movies_definition
 
 pytestmark = pytest.mark.integration
@@ -31,13 +31,13 @@ def demo_index(
     folder = tmp_path_factory.mktemp("search-demo")
     name = f"t-search-{uuid.uuid4().hex[:8]}"
     definition = load_on_stack(write_movies_definition(folder, name), local_stack)
-    es = build_client(definition.config.elasticsearch)
-    Provisioner(definition, es=es, checkpoints=folder / "checkpoints", progress=False).apply()
-    es.indices.refresh(index=name)
+    store = open_search_store(definition.config.elasticsearch)
+    Provisioner(definition, store=store, checkpoints=folder / "checkpoints", progress=False).apply()
+    store.refresh(name)
     ids = all_movie_ids(local_stack.endpoints.gateway_url)
     with DocumentFetcher.for_index(definition.model, definition.config) as fetcher:
         source = {o.id: o.document for o in fetcher.fetch(ids) if isinstance(o, Fetched)}
-    return SearchClient.from_definition(definition.path, es=es, env=local_stack.endpoints.environment()), source
+    return SearchClient.from_definition(definition.path, store=store, env=local_stack.endpoints.environment()), source
 
 
 def all_movie_ids(gateway_url: str) -> list[str]:

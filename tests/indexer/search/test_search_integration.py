@@ -7,10 +7,11 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from indexer.search import F, FacetRequest, SearchClient, SearchLimits
 from indexer.search.results import values_at
+from indexer.search_store import open_search_store
+from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import SearchError, ServiceError
 from tests.indexer.search.movie_index import ALL_MOVIES
 
@@ -266,18 +267,18 @@ def test_suggestions(movie_search):
     assert movie_search.suggest("   ") == []
 
 
-def test_total_is_a_lower_bound_above_the_counting_limit(es_client, movie_search):
+def test_total_is_a_lower_bound_above_the_counting_limit(search_store, movie_search):
     """Past ``track_total_hits`` the total says it is a lower bound."""
     limited = SearchClient(
-        movie_search.catalogue, es_client, index=movie_search.index, limits=SearchLimits(track_total_hits=10)
+        movie_search.catalogue, search_store, index=movie_search.index, limits=SearchLimits(track_total_hits=10)
     )
     total = limited.search(first=1).total
     assert (total.value, total.exact) == (10, False)
 
 
-def test_missing_index_is_a_service_error(es_client, movie_search):
+def test_missing_index_is_a_service_error(search_store, movie_search):
     """Searching an index that does not exist says so."""
-    client = SearchClient(movie_search.catalogue, es_client, index="no-such-index")
+    client = SearchClient(movie_search.catalogue, search_store, index="no-such-index")
     with pytest.raises(ServiceError, match="search index no-such-index does not exist"):
         client.search("x")
 
@@ -300,6 +301,7 @@ def test_from_definition_reads_the_elasticsearch_section(search_server, movie_in
 
 def test_unreachable_server_is_a_service_error(movie_search):
     """A server that refuses connections is a ServiceError naming the problem."""
-    client = SearchClient(movie_search.catalogue, Elasticsearch("http://127.0.0.1:9", max_retries=0))
+    unreachable = open_search_store(ElasticsearchSettings(url="http://127.0.0.1:9", engine="opensearch"))
+    client = SearchClient(movie_search.catalogue, unreachable)
     with pytest.raises(ServiceError, match="cannot reach the search server"):
         client.search("x")
