@@ -9,8 +9,11 @@ exceptions: ``StoreUnavailable`` (back off and retry), ``StoreNotFound``, ``Stor
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal, Protocol
 
@@ -269,4 +272,16 @@ def _error_parts(error: Any) -> tuple[str | None, str | None]:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_value).encode()
+
+
+def _json_value(value: Any) -> Any:
+    """What the client libraries' serializers send for values JSON has no type for: a date or datetime
+    (documents decoded from Avro carry ``timestamp-millis`` fields as datetimes) as ISO 8601 text."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
