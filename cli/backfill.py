@@ -206,28 +206,33 @@ def backfill(
         batch_size=batch_size,
         windows=window,
     )
-    store = CheckpointStore.for_backfill(index, destination, state_dir)
-    _check_resume(store, resume=resume, restart=restart, index=index, target=destination)
-    store = open_search_store(definition.config.elasticsearch)
+    checkpoint = CheckpointStore.for_backfill(index, destination, state_dir)
+    _check_resume(checkpoint, resume=resume, restart=restart, index=index, target=destination)
+    search_store = open_search_store(definition.config.elasticsearch)
     try:
         with _stop_on_interrupt() as stop:
             if from_documents:
                 summary = rebuild_from_documents(
-                    definition, target_index=destination, checkpoint=store, progress=progress, stop=stop, store=store
+                    definition,
+                    target_index=destination,
+                    checkpoint=checkpoint,
+                    progress=progress,
+                    stop=stop,
+                    store=search_store,
                 )
             else:
                 summary = run_backfill(
                     definition,
                     target_index=destination,
-                    enumeration=_enumeration(definition, ids_file, from_index, store),
+                    enumeration=_enumeration(definition, ids_file, from_index, search_store),
                     limits=limits,
-                    checkpoint=store,
+                    checkpoint=checkpoint,
                     progress=progress,
                     stop=stop,
-                    store=store,
+                    store=search_store,
                 )
     finally:
-        store.close()
+        search_store.close()
     _report(summary, as_json)
 
 

@@ -125,11 +125,6 @@ def test_pagination_returns_every_document_exactly_once(movie_search, search):
     assert len(walked) == everything.total.value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="osmem-server 0.1.6 drops hits whose _score equals the search_after score instead of comparing the "
-    "tie-break; Elasticsearch and OpenSearch compare the tie-break (the cursor carries the exact 32-bit score)",
-)
 def test_relevance_pagination_returns_every_document_exactly_once(movie_search):
     """Walking relevance-sorted pages (ties in score across a page boundary) yields every match once."""
     walked: list[str] = []
