@@ -14,7 +14,7 @@ import structlog
 from elastic_transport import BaseNode, ConnectionTimeout, TransportError, Urllib3HttpNode
 from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
 
-from indexer.search_store.http_store import HttpSearchStore
+from indexer.search_store.http_store import HttpSearchStore, tls_options
 from indexer.search_store.model import EngineInfo, engine_info
 from indexer.search_store.translation import answered_error, unreachable_error
 from schema_gen.config import ElasticsearchSettings
@@ -41,13 +41,7 @@ class ElasticsearchStore(HttpSearchStore):
             options["api_key"] = settings.api_key
         elif settings.username:
             options["basic_auth"] = (settings.username, settings.password or "")
-        if settings.url.startswith("https"):
-            options["verify_certs"] = settings.verify_certs
-            if settings.ca_certs:
-                options["ca_certs"] = settings.ca_certs
-            if not settings.verify_certs:
-                options["ssl_show_warn"] = False  # said once here, not as a warning on every connection
-                _log.warning("search server TLS certificates are not verified", url=settings.url)
+        options.update(tls_options(settings))
         try:
             client = Elasticsearch(settings.url, **options)
         except ValueError as exc:

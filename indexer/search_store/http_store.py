@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import structlog
+
 from indexer.search_store.model import (
     BulkAction,
     BulkItemResult,
@@ -23,7 +25,23 @@ from indexer.search_store.model import (
     read_bulk_items,
     stored_document,
 )
+from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import StoreNotFound, StoreRejected
+
+_log = structlog.get_logger(__name__)
+
+
+def tls_options(settings: ElasticsearchSettings) -> dict[str, Any]:
+    """The TLS options both client libraries take, for an ``https://`` URL (none for ``http://``)."""
+    if not settings.url.startswith("https"):
+        return {}
+    options: dict[str, Any] = {"verify_certs": settings.verify_certs}
+    if settings.ca_certs:
+        options["ca_certs"] = settings.ca_certs
+    if not settings.verify_certs:
+        options["ssl_show_warn"] = False  # said once here, not as a warning on every connection
+        _log.warning("search server TLS certificates are not verified", url=settings.url)
+    return options
 
 
 def path_part(name: str) -> str:

@@ -14,7 +14,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, ImproperlyConfigured, TransportError
 
-from indexer.search_store.http_store import HttpSearchStore
+from indexer.search_store.http_store import HttpSearchStore, tls_options
 from indexer.search_store.translation import answered_error, unreachable_error
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import ConfigError, Problem
@@ -46,13 +46,7 @@ class OpenSearchStore(HttpSearchStore):
         options: dict[str, Any] = {"timeout": settings.timeout or None}
         if settings.username:
             options["http_auth"] = (settings.username, settings.password or "")
-        if settings.url.startswith("https"):
-            options["verify_certs"] = settings.verify_certs
-            if settings.ca_certs:
-                options["ca_certs"] = settings.ca_certs
-            if not settings.verify_certs:
-                options["ssl_show_warn"] = False  # said once here, not as a warning on every connection
-                _log.warning("search server TLS certificates are not verified", url=settings.url)
+        options.update(tls_options(settings))
         try:
             client = OpenSearch([settings.url], **options)
         except (ValueError, ImproperlyConfigured) as exc:
