@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
 from elastic_transport import BaseNode, ConnectionTimeout, TransportError, Urllib3HttpNode
 from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
 
@@ -19,8 +18,6 @@ from indexer.search_store.model import EngineInfo, engine_info
 from indexer.search_store.translation import answered_error, unreachable_error
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import ConfigError, Problem, StoreRejected
-
-_log = structlog.get_logger(__name__)
 
 
 class ElasticsearchStore(HttpSearchStore):

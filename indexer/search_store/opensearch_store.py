@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, ImproperlyConfigured, TransportError
@@ -18,8 +17,6 @@ from indexer.search_store.http_store import HttpSearchStore, tls_options
 from indexer.search_store.translation import answered_error, unreachable_error
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import ConfigError, Problem
-
-_log = structlog.get_logger(__name__)
 
 
 class OpenSearchStore(HttpSearchStore):
