@@ -1,19 +1,24 @@
-"""What ``bench/daemon_bench.py`` drives: the bench's index definition on the local stack, Debezium events
-produced straight to bench topics, ``graphdex run`` as a subprocess, and readings of its ``/metrics``.
+"""What ``bench/daemon_bench.py`` drives: the bench's index definition on the local stack, changes written
+into the demo subgraphs' SQLite databases, Debezium events produced straight to bench topics, ``graphdex
+run`` as a subprocess, and readings of its ``/metrics``.
 
 Run the bench itself (``python bench/daemon_bench.py``); this module is imported by it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,7 @@ from indexer.definition import IndexDefinition, load_definition
 from indexer.fetch import DocumentFetcher, Fetched
 from indexer.kafka.clients import build_admin
 from indexer.provision.provisioner import Provisioner
-from indexer.search_store import open_search_store
+from indexer.search_store import SearchStore, open_search_store
 from indexer.sink.bulk_sink import BulkSink, DocumentWrite
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,14 +96,155 @@ def raw_capacity(definition: IndexDefinition, ids: list[str], rounds: int) -> tu
     return len(fetched) * rounds / seconds, fetched
 
 
-def load(definition: IndexDefinition, documents: list[Fetched]) -> None:
-    """Write the fetched documents again with one ``BulkSink`` (every one: new versions), as the raw
-    index capacity measurement."""
+def load(definition: IndexDefinition, documents: list[Fetched], passes: int = 1) -> float:
+    """Write the fetched documents ``passes`` times with one ``BulkSink`` (each pass at newer versions,
+    so every document is really written again), as the raw index capacity measurement; documents/s."""
     sink = BulkSink(open_search_store(definition.config.elasticsearch), INDEX, definition.config.sink)
-    outcomes = sink.write([DocumentWrite(d.id, d.version, d.document) for d in documents])
-    failed = [outcome for outcome in outcomes if outcome.status not in ("indexed", "noop")]
-    if failed:
-        raise SystemExit(f"loading the index failed for {len(failed)} documents: {failed[0]}")
+    started = time.perf_counter()
+    for number in range(1, passes + 1):
+        outcomes = sink.write([DocumentWrite(d.id, d.version + number, d.document) for d in documents])
+        failed = [outcome for outcome in outcomes if outcome.status != "indexed"]
+        if failed:
+            raise SystemExit(f"loading the index failed for {len(failed)} documents: {failed[0]}")
+    return len(documents) * passes / (time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class EditedColumn:
+    """The column a bench change rewrites in one subgraph's database, and the table's key."""
+
+    database: str
+    table: str
+    key: str
+    column: str
+
+
+EDITED = {
+    "Movie": EditedColumn("movies.sqlite", "movies", "movieId", "title"),
+    "Talent": EditedColumn("talent.sqlite", "talent", "talentId", "name"),
+    "Production": EditedColumn("productions.sqlite", "productions", "ptpId", "name"),
+}
+"""What a change of each entity type alters: indexed fields of the movie documents (``title``,
+``credits.talent.name``, ``production.name``)."""
+
+
+def iso_now() -> str:
+    """Now as the demo data writes ``updatedAt`` (``2024-05-01T12:00:00.000Z``)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SourceEditor:
+    """Changes demo data where the subgraphs keep it, as a second writer to their SQLite databases.
+
+    The subgraphs read through a connection of their own in autocommit mode, with no cache across requests
+    (``demo.subgraphs.store``, one set of data loaders per request), so their next read after a commit sees
+    it; both sides use WAL mode and a 30 s busy timeout, so a subgraph's own writes wait for ours. Each
+    change gives the edited column (``EDITED``) of a row a suffix never used before, and ``updatedAt`` the
+    time: every change alters the indexed document. Thread-safe (one lock)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
+        self._connections: dict[str, sqlite3.Connection] = {}
+        self._originals: dict[str, dict[str, str]] = {}
+        self.changes = 0
+        for entity_type, edited in EDITED.items():
+            path = data_dir / edited.database
+            if not path.is_file():
+                raise SystemExit(f"no {edited.table} database at {path}: is the stack's subgraph running?")
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise SystemExit(f"{path} is in journal mode {mode}, not WAL: a second writer would block reads")
+            select = f'SELECT "{edited.key}", "{edited.column}" FROM "{edited.table}"'
+            self._originals[entity_type] = dict(connection.execute(select).fetchall())
+            self._connections[entity_type] = connection
+
+    def change(self, entity_type: str, ids: Sequence[str]) -> None:
+        """Commit a new value of the edited column (and ``updatedAt``) of every row of ``ids``, in one
+        transaction; a row named twice gets the later value."""
+        if not ids:
+            return
+        edited, connection = EDITED[entity_type], self._connections[entity_type]
+        originals, stamp = self._originals[entity_type], iso_now()
+        update = f'UPDATE "{edited.table}" SET "{edited.column}" = ?, "updatedAt" = ? WHERE "{edited.key}" = ?'
+        with self._lock:
+            rows = [(f"{originals[entity_id]} ~{next(self._numbers)}", stamp, entity_id) for entity_id in ids]
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = connection.executemany(update, rows)
+                if cursor.rowcount != len(rows):
+                    raise SystemExit(f"changed {cursor.rowcount} of {len(rows)} {edited.table} rows: unknown ids")
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            self.changes += len(rows)
+
+    def current(self, entity_type: str, ids: Sequence[str]) -> dict[str, str]:
+        """The committed value of the edited column of each of ``ids``."""
+        edited = EDITED[entity_type]
+        marks = ", ".join("?" for _ in ids)
+        select = f'SELECT "{edited.key}", "{edited.column}" FROM "{edited.table}" WHERE "{edited.key}" IN ({marks})'
+        with self._lock:
+            return dict(self._connections[entity_type].execute(select, tuple(ids)).fetchall())
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+
+
+class Churn:
+    """While running (a context manager), changes every one of ``ids`` every ``period`` seconds in a thread
+    of its own: whatever event a daemon then handles, the document it fetches differs from the one it
+    last wrote, as long as no movie is fetched twice within ``period``."""
+
+    def __init__(self, editor: SourceEditor, entity_type: str, ids: Sequence[str], period: float = 1.0) -> None:
+        self._editor, self._entity_type, self._ids, self._period = editor, entity_type, list(ids), period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-churn", daemon=True)
+        self.rounds = 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._editor.change(self._entity_type, self._ids)
+            self.rounds += 1
+            self._stop.wait(self._period)
+
+    def __enter__(self) -> Churn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def sample_index(
+    store: SearchStore, editor: SourceEditor, movies: Sequence[str], talent: Sequence[tuple[str, str]] = ()
+) -> int:
+    """Check that the index holds the source's current data: the title of every movie of ``movies`` and,
+    for each (talent id, movie id) of ``talent``, the talent's name in that movie's credits. Raises
+    ``SystemExit`` naming what differs; returns how many values were checked."""
+    wanted = sorted({*movies, *(movie for _, movie in talent)})
+    includes = ["title", "credits.talent.talentId", "credits.talent.name"]
+    stored = store.mget(INDEX, wanted, source_includes=includes)
+    titles = editor.current("Movie", list(movies))
+    names = editor.current("Talent", [talent_id for talent_id, _ in talent]) if talent else {}
+    wrong = [
+        f"{movie}: title {stored[movie].source.get('title') if movie in stored else None!r}, source {title!r}"
+        for movie, title in titles.items()
+        if movie not in stored or stored[movie].source.get("title") != title
+    ]
+    for talent_id, movie in talent:
+        credits = stored[movie].source.get("credits") or [] if movie in stored else []
+        found = {(credit.get("talent") or {}).get("name") for credit in credits
+                 if (credit.get("talent") or {}).get("talentId") == talent_id}  # fmt: skip
+        if found != {names[talent_id]}:
+            wrong.append(f"{movie}: talent {talent_id} named {sorted(map(str, found))}, source {names[talent_id]!r}")
+    if wrong:
+        raise SystemExit(f"the index misses {len(wrong)} changes, e.g. " + "; ".join(wrong[:3]))
+    return len(titles) + len(talent)
 
 
 def envelope(entity_type: str, entity_id: str) -> bytes:
@@ -115,6 +261,10 @@ class EventProducer:
             {"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.num.messages": 10_000, "compression.type": "lz4"}
         )
         self.produced: dict[str, int] = dict.fromkeys(TOPICS.values(), 0)
+
+    def send_many(self, entity_type: str, entity_ids: Sequence[str]) -> None:
+        for entity_id in entity_ids:
+            self.send(entity_type, entity_id)
 
     def send(self, entity_type: str, entity_id: str) -> None:
         topic = TOPICS[entity_type]
@@ -197,14 +347,19 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     return sum(value for (metric, found), value in samples.items() if metric == name and wanted <= set(found))
 
 
+def handled_requests(samples: Samples) -> float:
+    """Reindex requests the fetch stage has finished: fetched (with any outcome) or merged into another."""
+    return total(samples, "graphdex_fetch_outcomes_total") + total(
+        samples, "graphdex_coalesced_duplicates_total", stage="fetch"
+    )
+
+
 def pending(samples: Samples, events: int) -> float:
     """Work the daemon has not finished: bench events not consumed, reindex requests not fetched (nor
     merged into another), fetched documents not written."""
     consumed = sum(total(samples, "graphdex_events_consumed_total", topic=topic) for topic in TOPICS.values())
     requests = total(samples, "graphdex_reindex_requests_total")
-    fetched = total(samples, "graphdex_fetch_outcomes_total") + total(
-        samples, "graphdex_coalesced_duplicates_total", stage="fetch"
-    )
+    fetched = handled_requests(samples)
     documents = total(samples, "graphdex_fetch_outcomes_total", outcome="fetched") + total(
         samples, "graphdex_fetch_outcomes_total", outcome="deleted"
     )
@@ -260,13 +415,14 @@ def freshness_buckets(before: Samples, after: Samples) -> list[tuple[float, floa
     return sorted((bound, count - old.get(bound, 0.0)) for bound, count in new.items())
 
 
-def paced(rate: float, seconds: float, send: Callable[[int], None]) -> int:
-    """Call ``send(n)`` for n = 0, 1, ... at ``rate`` per second for ``seconds``; returns how many were sent."""
+def paced(rate: float, seconds: float, send: Callable[[range], None]) -> int:
+    """Call ``send`` with the numbers n = 0, 1, ... that fall due at ``rate`` per second, a few at a time,
+    for ``seconds``; returns how many were sent."""
     started, sent = time.monotonic(), 0
     while (elapsed := time.monotonic() - started) < seconds:
         due = int(elapsed * rate)
-        while sent < due:
-            send(sent)
-            sent += 1
+        if due > sent:
+            send(range(sent, due))
+            sent = due
         time.sleep(0.005)
     return sent

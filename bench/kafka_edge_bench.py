@@ -1,4 +1,4 @@
-"""Throughput of the daemon's Kafka edge: the document codec, and StageRunner on a Tansu broker.
+"""Throughput of the daemon's Kafka edge: the document codec, and StageRunner on the local Kafka broker.
 
     python bench/kafka_edge_bench.py                      # 20,000 records, batches of 500
     python bench/kafka_edge_bench.py --records 50000 --batch 1000

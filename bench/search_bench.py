@@ -1,11 +1,15 @@
 """Search latency on a generated Movie index: full text, a filter with any(), facets, deep pagination.
 
-    python bench/search_bench.py                  # 100,000 movies on a fresh osmem-server
+    python bench/search_bench.py                  # 100,000 movies on the local stack's OpenSearch node
     python bench/search_bench.py --size 10000 --queries 100
     python bench/search_bench.py --es-url http://127.0.0.1:9200   # an existing server (index is deleted after)
 
-Prints the indexing rate and, per query kind, p50/p99/mean latency in milliseconds measured around
-``SearchClient.search`` (request building, HTTP round trip and response reading).
+Without ``--es-url`` it starts only the search service of the local stack (``LocalStack``: the same
+OpenSearch node as ``graphdex dev up``, 1 GB heap) in a temporary state folder, and stops it afterwards.
+The index is made from the generated template of ``tests/indexer/search/data/movies.yaml`` and loaded in
+bulks of 2,000 through the search store (``indexer.search_store``) with refreshes off, then refreshed
+once. Prints the indexing rate and, per query kind, p50/p99/mean latency in milliseconds measured around
+``SearchClient.search`` (request building, HTTP round trip and response reading), 5 warm-up queries first.
 """
 
 from __future__ import annotations
@@ -13,18 +17,22 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from demo.ports import SEARCH, free_ports
+from demo.stack import LocalStack, StackOptions
 from indexer.definition import load_definition
 from indexer.search import FacetRequest, SearchClient, SearchLimits
 from indexer.search.client import definition_catalogue
-from indexer.search_store import BulkAction, SearchStore, bulk_chunks, open_search_store
+from indexer.search_store import BulkAction, SearchStore, open_search_store
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.index_template import index_template
 
@@ -145,6 +153,18 @@ def movies(count: int, rng: random.Random) -> Iterator[dict[str, Any]]:
         }
 
 
+def chunks(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def load(store: SearchStore, size: int, seed: int) -> tuple[str, SearchClient]:
     """Create an index from the generated template, load ``size`` movies; the index and a client."""
     definition = load_definition(DEFINITION, env={})
@@ -153,11 +173,11 @@ def load(store: SearchStore, size: int, seed: int) -> tuple[str, SearchClient]:
     settings = {**template["settings"], "refresh_interval": "-1"}
     store.create_index(index, settings=settings, mappings=template["mappings"])
     started = time.perf_counter()
-    actions = [BulkAction("index", index, m["movieId"], m) for m in movies(size, random.Random(seed))]
     failed = []
     with tqdm(total=size, desc="indexing", unit="doc") as bar:
-        for chunk in bulk_chunks(actions, 2000, 50_000_000):
-            failed += [item for item in store.bulk(chunk) if not item.succeeded]
+        for chunk in chunks(movies(size, random.Random(seed)), 2000):
+            actions = [BulkAction("index", index, movie["movieId"], movie) for movie in chunk]
+            failed += [item for item in store.bulk(actions) if not item.succeeded]
             bar.update(len(chunk))
     store.refresh(index)
     elapsed = time.perf_counter() - started
@@ -203,24 +223,8 @@ def measure_deep_page(client: SearchClient, pages: int, repetitions: int, seed: 
     return latencies
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=100_000, help="movies in the index (default 100000)")
-    parser.add_argument("--queries", type=int, default=200, help="timed queries per kind (default 200)")
-    parser.add_argument("--pages", type=int, default=20, help="depth of the deep-pagination walk (default 20)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--es-url", help="use this server instead of starting osmem-server")
-    args = parser.parse_args()
-
-    server = None
-    if args.es_url:
-        url = args.es_url
-    else:
-        from osmem_server import OsmemServer
-
-        server = OsmemServer.start(japanese=False, addr="127.0.0.1:0")
-        url = server.url
-    store = open_search_store(ElasticsearchSettings(url=url, timeout=120))
+def run_queries(store: SearchStore, args: argparse.Namespace) -> None:
+    """Load the index, time every query kind, delete the index."""
     index = None
     try:
         index, client = load(store, args.size, args.seed)
@@ -251,11 +255,35 @@ def main() -> None:
         deep = measure_deep_page(client, args.pages, max(5, args.queries // 10), args.seed)
         report(f"page {args.pages} by cursor", deep)
     finally:
-        if index and args.es_url:
+        if index:
             store.delete_index(index)
-        if server is not None:
-            server.process.kill()
-            server.process.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=100_000, help="movies in the index (default 100000)")
+    parser.add_argument("--queries", type=int, default=200, help="timed queries per kind (default 200)")
+    parser.add_argument("--pages", type=int, default=20, help="depth of the deep-pagination walk (default 20)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--es-url", help="use this server instead of starting the local stack's OpenSearch node")
+    args = parser.parse_args()
+
+    with ExitStack() as resources:
+        if args.es_url:
+            url = args.es_url
+        else:
+            folder = Path(resources.enter_context(tempfile.TemporaryDirectory(prefix="graphdex-search-bench-")))
+            stack = LocalStack(StackOptions(state_dir=folder / "stack", ports=free_ports()))
+            resources.callback(stack.stop)
+            began = time.perf_counter()
+            stack.start([SEARCH])
+            url = stack.endpoints.search_url
+            print(f"OpenSearch node of the local stack ready in {time.perf_counter() - began:.1f}s at {url}")
+        store = open_search_store(ElasticsearchSettings(url=url, timeout=120))
+        resources.callback(store.close)
+        info = store.info()
+        print(f"search server: {info.engine} {info.version}")
+        run_queries(store, args)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
     python bench/stack_startup.py                    # 5 runs of the whole stack
     python bench/stack_startup.py --runs 3 -s kafka -s search
 
-Prints, per service, the seconds from its launch to its readiness check passing (services of one wave
-start together), and the wall-clock total of ``start()`` (prerequisite checks included). The target is
-under 20 s for the whole stack once the gateway's npm packages are installed; the first run installs
-them if needed, so it is reported but left out of the summary when there are several runs.
+The stack runs Apache Kafka (KRaft) and an OpenSearch node on the JVM, the three demo subgraphs and the
+Apollo gateway. Prints, per service, the seconds from its launch to its readiness check passing (services
+of one wave start together), and the wall-clock total of ``start()`` (prerequisite checks included). The
+target is a whole-stack start under 30 s once installed (the servers' Maven classpaths resolved and the
+gateway's npm packages present); the first run installs what is missing, so it is reported but left out
+of the summary when there are several runs. Every run starts from an empty state folder: Kafka formats
+its storage, OpenSearch creates its cluster and the subgraphs seed their databases.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from demo.ports import SERVICE_NAMES, free_ports
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE
 from demo.stack import LocalStack, StackOptions, required_services
 
-TARGET_SECONDS = 20.0
+TARGET_SECONDS = 30.0
 
 
 def one_run(services: list[str], size: int, seed: int, state_dir: Path) -> tuple[dict[str, float], float, float]:
