@@ -19,6 +19,7 @@ compaction); a difference is reported as drift for a person to decide.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -202,8 +203,9 @@ def plan_topics(admin: AdminClient, specs: Sequence[TopicSpec], timeout: float =
     return TopicPlan(tuple(changes), tuple(drift))
 
 
-def apply_topic_plan(admin: AdminClient, plan: TopicPlan, timeout: float = 30.0) -> None:
-    """Make the changes of ``plan``; ``ServiceError`` listing every change the cluster refused."""
+def apply_topic_plan(admin: AdminClient, plan: TopicPlan, timeout: float = 30.0, *, wait: bool = True) -> None:
+    """Make the changes of ``plan``; ``ServiceError`` listing every change the cluster refused. With
+    ``wait`` (not for a dry run, whose changes never happen), return once the cluster shows them."""
     problems: list[Problem] = []
     creates = [change.spec for change in plan.changes if change.action == "create"]
     if creates:
@@ -236,6 +238,27 @@ def apply_topic_plan(admin: AdminClient, plan: TopicPlan, timeout: float = 30.0)
                 problems.append(Problem(resource.name, f"cannot set configs: {_reason(exc)}"))
     if problems:
         raise ServiceError("Kafka refused topic changes", problems)
+    if wait:
+        _wait_until_visible(admin, plan, timeout)
+
+
+def _wait_until_visible(admin: AdminClient, plan: TopicPlan, timeout: float) -> None:
+    """Kafka acknowledges a new topic or config once the controller has it; the broker that answers
+    Metadata and DescribeConfigs learns it from the metadata log a moment later. Wait (within
+    ``timeout``) until planning the changed topics again finds nothing to do, so that a ``plan`` right
+    after ``apply`` is empty."""
+    specs = [change.spec for change in plan.changes]
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = plan_topics(admin, specs, timeout).changes
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            raise ServiceError(
+                f"Kafka accepted the topic changes but does not show them yet after {timeout:g}s",
+                [Problem(change.spec.name, str(change)) for change in pending],
+            )
+        time.sleep(0.1)
 
 
 def ensure_topics(admin: AdminClient, specs: Sequence[TopicSpec], timeout: float = 30.0) -> TopicPlan:

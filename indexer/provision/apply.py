@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from indexer.kafka.topics import TopicPlan, apply_topic_plan
-from indexer.provision.dry_run import Journal
+from indexer.provision.dry_run import DryRunTopicAdmin, Journal
 from indexer.provision.gates import BackfillCounts, GateResult
 from indexer.provision.planner import ProvisionPlan
 from indexer.provision.registry import register
@@ -122,7 +122,8 @@ class StepExecutor:
             case CheckGates(index=index, live=live):
                 self._check(index, live, report)
             case EnsureTopic(change=change):
-                apply_topic_plan(self.targets.admin, TopicPlan((change,)))
+                dry_run = isinstance(self.targets.admin, DryRunTopicAdmin)
+                apply_topic_plan(self.targets.admin, TopicPlan((change,)), wait=not dry_run)
             case RegisterSubject(plan=subject, schema_text=text):
                 if self.targets.registry is None:
                     raise ConfigError(f"no schema registry to register {subject.subject} in")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
@@ -69,3 +71,23 @@ def test_partition_count_differences_are_drift_not_changes(admin, unique_name):
         "automatically"
     ]
     assert len(admin.list_topics(timeout=10).topics[name].partitions) == 2
+
+
+def test_apply_returns_once_the_broker_shows_every_change(admin, kafka_bootstrap, unique_name):
+    """Kafka acknowledges changes before every broker's metadata has them; apply waits, so planning right
+    after each of ten applies finds nothing left to do."""
+    specs = topic_specs(index_config(index=unique_name, bootstrap_servers=kafka_bootstrap, partitions=1))
+    requests = next(spec for spec in specs if spec.name.endswith(".requests"))
+    ensure_topics(admin, specs)
+    assert plan_topics(admin, specs).empty
+    for retention in range(1000, 11000, 1000):
+        entry = ConfigEntry("retention.ms", str(retention), incremental_operation=AlterConfigOpType.SET)
+        resource = ConfigResource(ResourceType.TOPIC, requests.name, incremental_configs=[entry])
+        for future in admin.incremental_alter_configs([resource]).values():
+            future.result()
+        deadline = time.monotonic() + 10
+        while topic_config(admin, requests.name)["retention.ms"] != str(retention):  # our own change, seen
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert [change.action for change in ensure_topics(admin, specs).changes] == ["set_config"]
+        assert plan_topics(admin, specs).empty

@@ -38,10 +38,12 @@ def test_an_api_the_wrapper_does_not_name_is_refused():
 
 
 def test_topic_changes_are_recorded_not_sent():
-    """``apply_topic_plan`` through the dry-run admin records the creation and sends nothing."""
+    """``apply_topic_plan`` through the dry-run admin records the creation and sends nothing (nor waits for
+    the topic to appear: it never will)."""
     journal = Journal()
     spec = TopicSpec("graphdex.movies.dlq", 3, 1, {"cleanup.policy": "delete"})
-    apply_topic_plan(DryRunTopicAdmin(None, journal), TopicPlan((TopicChange(spec, "create"),)))  # type: ignore[arg-type]
+    plan = TopicPlan((TopicChange(spec, "create"),))
+    apply_topic_plan(DryRunTopicAdmin(None, journal), plan, wait=False)  # type: ignore[arg-type]
     assert journal.requests == ['create topic graphdex.movies.dlq {"partitions":3}']
 
 
