@@ -75,17 +75,23 @@ class ElasticsearchStore(HttpSearchStore):
         try:
             return client.perform_request(method, path, params=params, headers=headers, body=body).body
         except UnsupportedProductError as error:
-            raise StoreRejected(
-                f"the server at {self.url} is not Elasticsearch (it does not send X-Elastic-Product: "
-                "Elasticsearch): set elasticsearch.engine to opensearch, or to auto",
-                request=request,
-            ) from error
+            raise self._not_elasticsearch(request, "it does not send X-Elastic-Product: Elasticsearch") from error
         except ApiError as error:
+            if error.meta.status == 406 and "compatible-with" in str(error.body):
+                # OpenSearch refuses the client's Elasticsearch media type before anything else
+                raise self._not_elasticsearch(request, "it refuses Elasticsearch's media type") from error
             raise answered_error(request, self.url, error.meta.status, error.body, error.message) from error
         except ConnectionTimeout as error:
             raise unreachable_error(request, self.url, error.message, timed_out=True) from error
         except TransportError as error:
             raise unreachable_error(request, self.url, error.message) from error
+
+    def _not_elasticsearch(self, request: str, why: str) -> StoreRejected:
+        return StoreRejected(
+            f"the server at {self.url} is not Elasticsearch ({why}): set elasticsearch.engine to opensearch, "
+            "or to auto",
+            request=request,
+        )
 
     def close(self) -> None:
         self._client.close()
