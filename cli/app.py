@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     _register_commands()
     try:
-        app(args=argv, prog_name="graphdex", standalone_mode=False)
+        code = app(args=argv, prog_name="graphdex", standalone_mode=False)
     except GraphdexError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
@@ -49,3 +49,5 @@ def main(argv: list[str] | None = None) -> None:
             error.show()
             sys.exit(getattr(error, "exit_code", 2))
         raise
+    if isinstance(code, int) and code != 0:  # ``typer.Exit(code)`` is returned, not raised, outside standalone mode
+        sys.exit(code)

@@ -2,6 +2,8 @@
 
 Every option also reads an environment variable (``GRAPHDEX_DEV_*``). ``up`` prints only shell comments
 and ``export`` lines, so ``eval "$(graphdex dev up --detach)"`` configures the current shell.
+``up --registry`` also starts a schema registry and exports ``GRAPHDEX_SCHEMA_REGISTRY_URL``: graphdex
+then writes documents in Confluent wire format and registers their schema (``configs/movies.yaml``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ import typer
 from typer.models import OptionInfo
 
 from cli.app import app
-from demo.ports import GATEWAY, KAFKA, SEARCH, SERVICE_NAMES, default_ports, free_ports, with_overrides
+from demo.ports import (
+    ALL_SERVICE_NAMES,
+    GATEWAY,
+    KAFKA,
+    REGISTRY,
+    SEARCH,
+    SERVICE_NAMES,
+    default_ports,
+    free_ports,
+    with_overrides,
+)
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE
 from demo.stack import LocalStack, ServiceStatus, StackOptions
 from demo.stack_state import recorded_status, stop_recorded_stack
 from schema_gen.errors import StackError
 
-dev_app = typer.Typer(help="Run the local development stack: Kafka, search server, demo subgraphs, gateway.")
+dev_app = typer.Typer(
+    help="Run the local development stack: Kafka, search server, demo subgraphs, gateway (and a schema registry)."
+)
 app.add_typer(dev_app, name="dev")
 
 DEFAULT_STATE_DIR = Path(".graphdex/stack")
@@ -66,7 +80,10 @@ def up(
         bool,
         typer.Option(
             "--fresh",
-            help="Start over: remove the data kept from earlier runs (Kafka topics, indexes, subgraph databases).",
+            help=(
+                "Start over: remove the data kept from earlier runs "
+                "(Kafka topics, indexes, registry subjects, subgraph databases)."
+            ),
         ),
     ] = False,
     timeout: Annotated[
@@ -78,19 +95,32 @@ def up(
         typer.Option(
             "--service",
             "-s",
-            help=f"Start only this service and what it needs (repeatable): {', '.join(SERVICE_NAMES)}.",
+            help=f"Start only this service and what it needs (repeatable): {', '.join(ALL_SERVICE_NAMES)}.",
         ),
     ] = None,
+    registry: Annotated[
+        bool,
+        typer.Option(
+            "--registry",
+            envvar="GRAPHDEX_DEV_REGISTRY",
+            help=(
+                "Also start a schema registry (Apicurio Registry, Confluent-compatible API) and export "
+                "GRAPHDEX_SCHEMA_REGISTRY_URL: graphdex then writes documents in Confluent wire format."
+            ),
+        ),
+    ] = False,
     kafka_port: Annotated[int | None, _port_option(KAFKA)] = None,
     search_port: Annotated[int | None, _port_option(SEARCH)] = None,
+    registry_port: Annotated[int | None, _port_option(REGISTRY)] = None,
     movies_port: Annotated[int | None, _port_option("movies")] = None,
     productions_port: Annotated[int | None, _port_option("productions")] = None,
     talent_port: Annotated[int | None, _port_option("talent")] = None,
     gateway_port: Annotated[int | None, _port_option(GATEWAY)] = None,
 ) -> None:
     """Start the stack on 127.0.0.1 and wait until every service is ready; Ctrl-C stops it."""
-    chosen = (kafka_port, search_port, movies_port, productions_port, talent_port, gateway_port)
-    ports = with_overrides(free_ports() if free else default_ports(), dict(zip(SERVICE_NAMES, chosen, strict=True)))
+    chosen = (kafka_port, search_port, registry_port, movies_port, productions_port, talent_port, gateway_port)
+    overrides = dict(zip(ALL_SERVICE_NAMES, chosen, strict=True))
+    ports = with_overrides(free_ports() if free else default_ports(), overrides)
     duplicates = sorted({port for port in ports.values() if list(ports.values()).count(port) > 1})
     if duplicates:
         raise StackError(f"each service needs its own port; used twice: {', '.join(map(str, duplicates))}")
@@ -105,7 +135,7 @@ def up(
         detach=detach,
     )
     stack = LocalStack(options)
-    services = only or SERVICE_NAMES
+    services = [*(only or SERVICE_NAMES), *([REGISTRY] if registry else [])]
     if detach:
         stack.start(services)
         _print_ready(stack)
@@ -161,12 +191,13 @@ def _print_ready(stack: LocalStack) -> None:
     endpoints = stack.endpoints
     addresses = {KAFKA: endpoints.kafka_bootstrap, SEARCH: endpoints.search_url, GATEWAY: endpoints.gateway_url}
     addresses.update(endpoints.subgraph_urls)
+    addresses[REGISTRY] = endpoints.schema_registry_url or ""
     typer.echo(f"# local stack ready (state and logs in {stack.options.state_dir})")
     for name in stack.running:
         seconds = stack.startup_seconds.get(name, 0.0)
         typer.echo(f"#   {name:<12} {addresses[name]:<36} ready after {seconds:.1f} s")
     typer.echo(f"# all ready in {stack.total_startup_seconds:.1f} s; to use this stack from a shell:")
-    for variable, value in endpoints.environment().items():
+    for variable, value in endpoints.environment(schema_registry=REGISTRY in stack.running).items():
         typer.echo(f"export {variable}={value}")
 
 

@@ -1,14 +1,18 @@
-"""The local stack's Java servers, Apache Kafka (KRaft) and OpenSearch, from Maven Central.
+"""The local stack's Java servers, Apache Kafka (KRaft), OpenSearch and Apicurio Registry, from Maven Central.
 
 Their versions are pinned in ``demo/servers/<server>/pom.xml``. Maven resolves each pom's dependencies
 into its own cache (``~/.m2``) and writes the classpath to graphdex's cache folder, keyed by the pom's
-content; nothing downloaded enters the repository. ``scripts/bootstrap.sh`` resolves both up front
-(``python -m demo.java_servers``); the stack resolves on first use otherwise.
+content; nothing downloaded enters the repository. The schema registry is not a ready-made server on
+Maven Central: its pom builds one (a Quarkus runner jar) into the cache folder, keyed by the pom and
+its sources. ``scripts/bootstrap.sh`` resolves and builds everything up front
+(``python -m demo.java_servers``); the stack does it on first use otherwise.
 
     java -cp <kafka classpath> kafka.Kafka server.properties
     java -cp <opensearch classpath> demo/servers/opensearch/LocalSearchNode.java HOME CLUSTER setting=value...
+    java -Dquarkus.http.port=PORT -Dquarkus.datasource.jdbc.url=jdbc:h2:file:... -jar apicurio-registry-runner.jar
 
-Both keep their data under the stack's state folder, so a restart finds its topics and indexes again.
+All three keep their data under the stack's state folder, so a restart finds its topics, indexes and
+registry subjects again.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +36,12 @@ KAFKA_POM = SERVERS_DIR / "kafka" / "pom.xml"
 KAFKA_LOG_CONFIG = SERVERS_DIR / "kafka" / "log4j2.properties"
 SEARCH_POM = SERVERS_DIR / "opensearch" / "pom.xml"
 SEARCH_LAUNCHER = SERVERS_DIR / "opensearch" / "LocalSearchNode.java"
+REGISTRY_DIR = SERVERS_DIR / "apicurio"
+REGISTRY_POM = REGISTRY_DIR / "pom.xml"
+REGISTRY_SOURCES = (
+    REGISTRY_DIR / "src" / "main" / "java" / "dev" / "graphdex" / "stack" / "registry" / "ConfigIndexStandIn.java",
+    REGISTRY_DIR / "src" / "main" / "resources" / "application.properties",
+)
 MINIMUM_JAVA = 17
 JAVA_INSTALL_HINT = "install a JDK 17 or later (e.g. `apt-get install openjdk-17-jdk-headless`) or set JAVA_HOME"
 MAVEN_INSTALL_HINT = "install Maven 3.8 or later (e.g. `apt-get install maven`)"
@@ -42,16 +53,24 @@ class MavenProject:
 
     name: str
     pom: Path
+    sources: tuple[Path, ...] = ()
+    """Files besides the pom that go into a build (none for a project only resolved)."""
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever the pom does, so an edited pom is resolved again."""
-        return hashlib.sha256(self.pom.read_bytes()).hexdigest()[:16]
+        """Changes whenever the pom or a source does, so an edited project is resolved or built again."""
+        digest = hashlib.sha256(self.pom.read_bytes())
+        for source in self.sources:
+            digest.update(source.relative_to(self.pom.parent).as_posix().encode())
+            digest.update(source.read_bytes())
+        return digest.hexdigest()[:16]
 
 
 KAFKA_PROJECT = MavenProject("kafka", KAFKA_POM)
 SEARCH_PROJECT = MavenProject("opensearch", SEARCH_POM)
 PROJECTS = (KAFKA_PROJECT, SEARCH_PROJECT)
+"""The projects whose classpath is resolved (the registry's project is built instead)."""
+REGISTRY_PROJECT = MavenProject("apicurio", REGISTRY_POM, REGISTRY_SOURCES)
 
 
 def cache_dir() -> Path:
@@ -109,11 +128,12 @@ def java_binary() -> str:
     java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
     if java is None or not Path(java).is_file():
         where = f"JAVA_HOME={home} has no bin/java" if home else "`java` is not on PATH"
-        raise StackError(f"Kafka and OpenSearch need Java: {where}; {JAVA_INSTALL_HINT}")
+        raise StackError(f"Kafka, OpenSearch and the schema registry need Java: {where}; {JAVA_INSTALL_HINT}")
     version = java_major_version(java)
     if version < MINIMUM_JAVA:
         raise StackError(
-            f"{java} is Java {version}; Kafka 4 and OpenSearch 2.19 need {MINIMUM_JAVA}+; {JAVA_INSTALL_HINT}"
+            f"{java} is Java {version}; Kafka 4, OpenSearch 2.19 and Apicurio Registry 2.4 need {MINIMUM_JAVA}+; "
+            f"{JAVA_INSTALL_HINT}"
         )
     return java
 
@@ -253,8 +273,87 @@ def search_argv(home: Path, settings: dict[str, str]) -> list[str]:
     return [*argv, str(home), SEARCH_CLUSTER_NAME, *(f"{key}={value}" for key, value in settings.items())]
 
 
+# --- Schema registry ---------------------------------------------------------------------------------
+
+REGISTRY_HEAP = ["-Xms64m", "-Xmx512m"]
+REGISTRY_RUNNER = "apicurio-registry-runner.jar"
+"""The pom's ``finalName`` plus Quarkus's ``-runner`` suffix; its ``lib/`` folder sits beside it."""
+REGISTRY_API_PATH = "/apis/ccompat/v7"
+"""Apicurio's Confluent-compatible API: what ``kafka.schema_registry_url`` points at."""
+
+
+def registry_build_dir(project: MavenProject = REGISTRY_PROJECT) -> Path:
+    """Where the registry's build output is kept, one folder per fingerprint of its project."""
+    return cache_dir() / "build" / f"{project.name}-{project.fingerprint}"
+
+
+def registry_runner(*, build: bool = True, project: MavenProject = REGISTRY_PROJECT) -> Path:
+    """The registry's runner jar; built with Maven first if not cached (or if its ``lib/`` went missing)."""
+    runner = registry_build_dir(project) / REGISTRY_RUNNER
+    if runner.is_file() and (runner.parent / "lib").is_dir():
+        return runner
+    if not build:
+        raise StackError(
+            f"{project.name}: the schema registry is not built yet; run `bash scripts/bootstrap.sh` "
+            f"(or `python -m demo.java_servers`)"
+        )
+    return build_registry(project)
+
+
+def build_registry(project: MavenProject = REGISTRY_PROJECT) -> Path:
+    """``mvn package`` the registry into a fresh folder beside its final one, then move it into place
+    (so an interrupted build is never taken for a finished one); its runner jar. Maven's output goes to
+    ``<build folder>.log``."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise StackError(f"{project.name}: `mvn` is not on PATH to build the schema registry; {MAVEN_INSTALL_HINT}")
+    java_binary()  # Maven would fail less clearly without a JDK 17+
+    final = registry_build_dir(project)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{final.name}.", suffix=".partial", dir=final.parent))
+    log = final.with_suffix(".log")
+    command = [mvn, "-B", "-f", str(project.pom), "package", f"-Dgraphdex.build.dir={partial}"]
+    try:
+        with log.open("wb") as output:
+            result = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, check=False)
+        if result.returncode != 0 or not (partial / REGISTRY_RUNNER).is_file():
+            lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            errors = [line for line in lines if line.startswith("[ERROR]")][:5] or lines[-15:]
+            raise StackError(
+                f"{project.name}: Maven could not build the schema registry from {project.pom} "
+                f"(exit {result.returncode}); full output in {log}; run `{' '.join(command[:-1])}` to retry:\n"
+                + "\n".join(errors)
+            )
+        if final.exists() and not ((final / REGISTRY_RUNNER).is_file() and (final / "lib").is_dir()):
+            shutil.rmtree(final, ignore_errors=True)  # what is left of a build whose jars were removed
+        try:
+            partial.rename(final)
+        except OSError:
+            if not (final / REGISTRY_RUNNER).is_file():  # not a concurrent build that finished first
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return final / REGISTRY_RUNNER
+
+
+def registry_database_url(data: Path) -> str:
+    """A file-backed H2 database under ``data``: subjects and schema ids outlive a restart. Every commit
+    is written at once (``WRITE_DELAY=0``; H2 otherwise writes up to a second later, which a killed
+    registry would lose although it had answered the registration)."""
+    return f"jdbc:h2:file:{data.resolve() / 'registry'};WRITE_DELAY=0"
+
+
+def registry_argv(data: Path, host: str, port: int) -> list[str]:
+    """The registry's command line: HTTP on ``host:port``, its database in the folder ``data``."""
+    data.mkdir(parents=True, exist_ok=True)
+    options = [f"-Dquarkus.http.host={host}", f"-Dquarkus.http.port={port}"]
+    options.append(f"-Dquarkus.datasource.jdbc.url={registry_database_url(data)}")
+    return [java_binary(), *REGISTRY_HEAP, "-Djava.awt.headless=true", *options, "-jar", str(registry_runner())]
+
+
 def main() -> int:
-    """Resolve every server's classpath (``python -m demo.java_servers``); used by scripts/bootstrap.sh."""
+    """Resolve every server's classpath and build the schema registry (``python -m demo.java_servers``);
+    used by scripts/bootstrap.sh."""
     try:
         java_binary()
         for project in PROJECTS:
@@ -264,6 +363,9 @@ def main() -> int:
             entries = classpath(project).split(os.pathsep)
             if not cached:
                 print(f"  {len(entries)} jars; classpath in {classpath_file(project)}")
+        if not (registry_build_dir() / REGISTRY_RUNNER).is_file():
+            print(f"building the schema registry from Maven Central ({REGISTRY_POM})", flush=True)
+            print(f"  runner jar {registry_runner()}")
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

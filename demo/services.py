@@ -32,6 +32,8 @@ GATEWAY_DEFAULT_PORT = 4000
 
 KAFKA_DEFAULT_PORT = 9092
 SEARCH_DEFAULT_PORT = 9200
+REGISTRY_DEFAULT_PORT = 8081
+"""The schema registry, as Confluent Schema Registry's default (and docker-compose.yml's) port."""
 
 DEFAULT_SEED = 42
 DEFAULT_SIZE = 200

@@ -1,7 +1,8 @@
 """The local development stack: Apache Kafka (KRaft), an OpenSearch node, the three demo subgraphs and the
-Apollo gateway, all on 127.0.0.1. Their data lives under the state folder and outlives a stop: started
-again, Kafka finds its topics and offsets, OpenSearch its indexes and each subgraph its database
-(``StackOptions.fresh`` starts over). The CLI (``graphdex dev``), the pytest fixtures and the
+Apollo gateway, all on 127.0.0.1, and on request (``start([REGISTRY])``) a schema registry (Apicurio
+Registry's Confluent-compatible API). Their data lives under the state folder and outlives a stop:
+started again, Kafka finds its topics and offsets, OpenSearch its indexes, the registry its subjects and
+each subgraph its database (``StackOptions.fresh`` starts over). The CLI (``graphdex dev``), the pytest fixtures and the
 benchmarks all run it through ``LocalStack``, so they run the identical stack.
 
     with LocalStack(StackOptions(state_dir=Path(".graphdex/stack"))) as stack:
@@ -20,7 +21,7 @@ from types import TracebackType
 
 from demo.child_process import ChildProcess, process_start_ticks
 from demo.health_probes import HealthProbe
-from demo.ports import GATEWAY, SERVICE_NAMES, port_in_use
+from demo.ports import ALL_SERVICE_NAMES, GATEWAY, SERVICE_NAMES, port_in_use
 from demo.prerequisites import ensure_gateway_packages, missing_subgraph_modules
 from demo.services import SUBGRAPHS
 from demo.stack_services import DEPENDS_ON, Endpoints, ServiceDefinition, StackOptions, define_service
@@ -209,16 +210,16 @@ class LocalStack:
 def required_services(services: Iterable[str]) -> list[str]:
     """The services plus everything they need, in start-up order; ``StackError`` for an unknown name."""
     requested = list(services)
-    unknown = sorted(set(requested) - set(SERVICE_NAMES))
+    unknown = sorted(set(requested) - set(ALL_SERVICE_NAMES))
     if unknown:
-        raise StackError(f"unknown service(s) {', '.join(unknown)}; the services are {', '.join(SERVICE_NAMES)}")
+        raise StackError(f"unknown service(s) {', '.join(unknown)}; the services are {', '.join(ALL_SERVICE_NAMES)}")
     needed: set[str] = set()
     while requested:
         name = requested.pop()
         if name not in needed:
             needed.add(name)
             requested.extend(DEPENDS_ON[name])
-    return [name for name in SERVICE_NAMES if name in needed]
+    return [name for name in ALL_SERVICE_NAMES if name in needed]
 
 
 def _level(name: str) -> int:
@@ -227,7 +228,7 @@ def _level(name: str) -> int:
 
 
 def start_waves(names: list[str]) -> list[list[str]]:
-    """Groups that start together: Kafka and search, then the subgraphs, then the gateway."""
+    """Groups that start together: Kafka, search and the registry, then the subgraphs, then the gateway."""
     levels = sorted({_level(name) for name in names})
     return [[name for name in names if _level(name) == level] for level in levels]
 

@@ -15,10 +15,19 @@ from pathlib import Path
 
 from demo.child_process import LaunchSpec
 from demo.health_probes import HealthProbe, HttpProbe, KafkaProbe, graphql_probe
-from demo.java_servers import KafkaLayout, kafka_argv, prepare_kafka, search_argv, search_settings
-from demo.ports import GATEWAY, HOST, KAFKA, SEARCH, SUBGRAPH_NAMES, default_ports, free_ports
+from demo.java_servers import (
+    REGISTRY_API_PATH,
+    KafkaLayout,
+    kafka_argv,
+    prepare_kafka,
+    registry_argv,
+    search_argv,
+    search_settings,
+)
+from demo.ports import GATEWAY, HOST, KAFKA, REGISTRY, SEARCH, SUBGRAPH_NAMES, default_ports, free_ports
 from demo.prerequisites import GATEWAY_SCRIPT, node_binary
 from demo.services import DEFAULT_SEED, DEFAULT_SIZE, SUBGRAPHS
+from schema_gen.errors import StackError
 
 SUBGRAPH_GRAPHQL_PATH = "/graphql"
 GATEWAY_GRAPHQL_PATH = "/"
@@ -31,7 +40,7 @@ class StackOptions:
 
     state_dir: Path
     """Logs (``logs/<service>.log``), data (``data/``: Kafka's log dirs, the search node's indexes, the
-    subgraphs' databases; kept between runs) and ``state.json`` go here."""
+    registry's database, the subgraphs' databases; kept between runs) and ``state.json`` go here."""
     ports: Mapping[str, int] = field(default_factory=default_ports)
     size: int = DEFAULT_SIZE
     """Movies in the generated demo data."""
@@ -41,7 +50,7 @@ class StackOptions:
     stop_grace: float = 5.0
     """Seconds between SIGTERM and SIGKILL when stopping a service."""
     fresh: bool = False
-    """Remove the data of earlier runs (topics, indexes, subgraph databases) before starting."""
+    """Remove the data of earlier runs (topics, indexes, registry subjects, subgraph databases) before starting."""
     detach: bool = False
     """Let the servers outlive this process (``graphdex dev up --detach``); stop them with ``down``."""
     python: str = sys.executable
@@ -65,6 +74,9 @@ class Endpoints:
     search_url: str
     gateway_url: str
     subgraph_urls: Mapping[str, str]
+    schema_registry_url: str | None = None
+    """The registry's Confluent-compatible API, for ``kafka.schema_registry_url`` (None in the state of a
+    stack recorded before the registry existed)."""
 
     @classmethod
     def for_ports(cls, ports: Mapping[str, int]) -> Endpoints:
@@ -74,25 +86,37 @@ class Endpoints:
             search_url=f"http://{HOST}:{ports[SEARCH]}",
             gateway_url=f"http://{HOST}:{ports[GATEWAY]}{GATEWAY_GRAPHQL_PATH}",
             subgraph_urls={name: f"http://{HOST}:{ports[name]}{SUBGRAPH_GRAPHQL_PATH}" for name in SUBGRAPH_NAMES},
+            schema_registry_url=f"http://{HOST}:{ports[REGISTRY]}{REGISTRY_API_PATH}" if REGISTRY in ports else None,
         )
 
-    def environment(self) -> dict[str, str]:
-        """The variables graphdex (``configs/movies.yaml``) reads to find this stack."""
-        return {
+    def environment(self, *, schema_registry: bool = False) -> dict[str, str]:
+        """The variables graphdex (``configs/movies.yaml``) reads to find this stack.
+
+        ``GRAPHDEX_SCHEMA_REGISTRY_URL`` only with ``schema_registry`` (the registry is an optional
+        service): it switches the documents to Confluent wire format, so it is set only on purpose.
+        """
+        variables = {
             "GRAPHDEX_GATEWAY_URL": self.gateway_url,
             "GRAPHDEX_ES_URL": self.search_url,
             "GRAPHDEX_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
         }
+        if schema_registry:
+            if self.schema_registry_url is None:
+                raise StackError("this stack was recorded without a schema registry port; start it again")
+            variables["GRAPHDEX_SCHEMA_REGISTRY_URL"] = self.schema_registry_url
+        return variables
 
 
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
     KAFKA: (),
     SEARCH: (),
+    REGISTRY: (),
     **dict.fromkeys(SUBGRAPH_NAMES, (KAFKA,)),
     GATEWAY: SUBGRAPH_NAMES,
 }
 """What must be ready before each service starts (the subgraphs write CDC events to Kafka; the
-gateway composes the subgraphs' schemas at start-up)."""
+gateway composes the subgraphs' schemas at start-up). The registry keeps its subjects in its own
+database, not in Kafka as Confluent's does."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +138,8 @@ def probe_for(name: str, ports: Mapping[str, int]) -> HealthProbe:
         return HttpProbe("GET", f"http://{HOST}:{ports[SEARCH]}/_cluster/health?wait_for_status=yellow&timeout=1s")
     if name == GATEWAY:
         return graphql_probe(Endpoints.for_ports(ports).gateway_url)
+    if name == REGISTRY:
+        return HttpProbe("GET", f"http://{HOST}:{ports[REGISTRY]}{REGISTRY_API_PATH}/subjects")
     return HttpProbe("GET", f"http://{HOST}:{ports[name]}/health")
 
 
@@ -130,6 +156,9 @@ def define_service(name: str, options: StackOptions) -> ServiceDefinition:
     if name == SEARCH:
         transport_port = free_ports(["search-transport"])["search-transport"]
         argv = search_argv(options.data_dir / "opensearch", search_settings(HOST, ports[SEARCH], transport_port))
+        return ServiceDefinition(name, LaunchSpec(name, argv, log), probe)
+    if name == REGISTRY:
+        argv = registry_argv(options.data_dir / "registry", HOST, ports[REGISTRY])
         return ServiceDefinition(name, LaunchSpec(name, argv, log), probe)
     if name == GATEWAY:
         subgraphs = [{"name": sub, "url": url} for sub, url in endpoints.subgraph_urls.items()]

@@ -5,6 +5,8 @@ state under a temporary folder. Nothing starts until a test asks for a server fi
 
 * ``kafka_bootstrap``: only the Kafka broker;
 * ``search_server`` / ``search_store``: only the search server;
+* ``schema_registry_url``: only the schema registry (Apicurio Registry's Confluent-compatible API). No
+  other fixture starts it or sets ``kafka.schema_registry_url``: tests opt in to the registry path;
 * ``local_stack``: the whole stack (Kafka, search server, the three demo subgraphs with the default
   small data set, the gateway), reusing whatever the lighter fixtures already started.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from demo.ports import KAFKA, SEARCH
+from demo.ports import KAFKA, REGISTRY, SEARCH
 from demo.stack import LocalStack
 from indexer.search_store import SearchStore, open_search_store
 from schema_gen.config import ElasticsearchSettings
@@ -47,6 +49,16 @@ def kafka_bootstrap(stack_supervisor: LocalStack) -> str:
 def search_server(stack_supervisor: LocalStack) -> str:
     """URL of a real OpenSearch node (2.19) for the whole run."""
     return stack_supervisor.start([SEARCH]).endpoints.search_url
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url(stack_supervisor: LocalStack) -> str:
+    """URL of a real schema registry for the whole run, for ``kafka.schema_registry_url``: Apicurio
+    Registry 2.4's Confluent-compatible API, with a BACKWARD global compatibility rule (Confluent's
+    default). Subjects are shared by the run: give each test its own."""
+    url = stack_supervisor.start([REGISTRY]).endpoints.schema_registry_url
+    assert url is not None, "every stack started by this code has a registry port"
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -105,9 +105,16 @@ def register(registry: SubjectRegistry, subject: str, schema_text: str) -> int:
 
 
 def delete_subject(registry: SubjectRegistry, subject: str) -> bool:
-    """Delete every version of ``subject``; False when there was none."""
+    """Delete every version of ``subject``, soft then permanently; False when there was none.
+
+    Only a permanent deletion leaves nothing behind on every registry: Apicurio Registry keeps a
+    soft-deleted subject, and registering the same schema under it again then leaves it without a
+    latest version (a later apply would register it forever and the daemon refuse to start).
+    """
     try:
         deleted = registry.delete_subject(subject)
+        if deleted:
+            registry.delete_subject(subject, permanent=True)
     except SchemaRegistryError as exc:
         if exc.http_status_code == 404:
             return False

@@ -21,9 +21,26 @@ from confluent_kafka.admin import AdminClient
 from demo.child_process import ChildProcess, LaunchSpec, process_running, process_start_ticks
 from demo.health_probes import HttpProbe, KafkaProbe
 from demo.java_servers import new_cluster_id
-from demo.ports import KAFKA, SEARCH, SERVICE_NAMES, SUBGRAPH_NAMES, default_ports, free_ports, with_overrides
+from demo.ports import (
+    ALL_SERVICE_NAMES,
+    KAFKA,
+    OPTIONAL_SERVICES,
+    REGISTRY,
+    SEARCH,
+    SERVICE_NAMES,
+    SUBGRAPH_NAMES,
+    default_ports,
+    free_ports,
+    with_overrides,
+)
 from demo.prerequisites import ensure_gateway_packages
-from demo.services import GATEWAY_DEFAULT_PORT, KAFKA_DEFAULT_PORT, SEARCH_DEFAULT_PORT, SUBGRAPHS
+from demo.services import (
+    GATEWAY_DEFAULT_PORT,
+    KAFKA_DEFAULT_PORT,
+    REGISTRY_DEFAULT_PORT,
+    SEARCH_DEFAULT_PORT,
+    SUBGRAPHS,
+)
 from demo.stack import LocalStack, StackOptions, required_services, start_waves, wait_until_ready
 from demo.stack_services import Endpoints
 from demo.stack_state import STATE_FILE, ServiceRecord, StackState, recorded_status, stop_recorded_stack
@@ -64,13 +81,23 @@ def test_a_subgraph_needs_only_kafka():
 
 def test_unknown_service_is_a_stack_error_listing_the_services():
     """An unknown service name is refused with the list of valid names."""
-    with pytest.raises(StackError, match=r"unknown service\(s\) kafak; the services are kafka, search"):
+    with pytest.raises(StackError, match=r"unknown service\(s\) kafak; the services are kafka, search, registry"):
         required_services(["kafak"])
 
 
 def test_services_start_in_three_waves():
     """Kafka and search start together, then the subgraphs together, then the gateway."""
     assert start_waves(list(SERVICE_NAMES)) == [["kafka", "search"], list(SUBGRAPH_NAMES), ["gateway"]]
+
+
+def test_the_registry_is_optional_needs_nothing_and_starts_in_the_first_wave():
+    """The schema registry is not part of the default stack; asked for, it needs no other service (its
+    database is its own) and starts with Kafka and search."""
+    assert REGISTRY not in SERVICE_NAMES
+    assert required_services([REGISTRY]) == [REGISTRY]
+    assert required_services(["gateway", REGISTRY]) == ["kafka", REGISTRY, *SUBGRAPH_NAMES, "gateway"]
+    waves = start_waves(list(ALL_SERVICE_NAMES))
+    assert waves == [["kafka", "search", REGISTRY], list(SUBGRAPH_NAMES), ["gateway"]]
 
 
 # --- ports and endpoints ------------------------------------------------------------------------
@@ -81,14 +108,16 @@ def test_default_ports_come_from_demo_services():
     ports = default_ports()
     expected = {sub.name: sub.default_port for sub in SUBGRAPHS}
     expected |= {"kafka": KAFKA_DEFAULT_PORT, "search": SEARCH_DEFAULT_PORT, "gateway": GATEWAY_DEFAULT_PORT}
+    expected |= {"registry": REGISTRY_DEFAULT_PORT}
     assert ports == expected
+    assert ports["registry"] == 8081  # Confluent Schema Registry's port, as in docker-compose.yml
 
 
 def test_free_ports_are_all_different():
-    """Free ports handed out together never collide."""
+    """Free ports handed out together never collide (the optional registry has one too)."""
     ports = free_ports()
-    assert sorted(ports) == sorted(SERVICE_NAMES)
-    assert len(set(ports.values())) == len(SERVICE_NAMES)
+    assert sorted(ports) == sorted(ALL_SERVICE_NAMES)
+    assert len(set(ports.values())) == len(ALL_SERVICE_NAMES)
 
 
 def test_port_overrides_reject_unknown_services():
@@ -107,6 +136,22 @@ def test_endpoints_and_exported_environment():
         "GRAPHDEX_ES_URL": "http://127.0.0.1:9200",
         "GRAPHDEX_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
     }
+
+
+def test_the_registry_url_is_exported_only_when_asked_for():
+    """``GRAPHDEX_SCHEMA_REGISTRY_URL`` (Apicurio's Confluent-compatible API) switches graphdex to
+    Confluent wire format, so it is exported only for a stack that runs the registry; a state recorded
+    before the registry existed has no registry port and says to start again."""
+    endpoints = Endpoints.for_ports(default_ports())
+    assert endpoints.schema_registry_url == "http://127.0.0.1:8081/apis/ccompat/v7"
+    assert endpoints.environment(schema_registry=True) == {
+        **endpoints.environment(),
+        "GRAPHDEX_SCHEMA_REGISTRY_URL": "http://127.0.0.1:8081/apis/ccompat/v7",
+    }
+    older = Endpoints.for_ports({name: port for name, port in default_ports().items() if name != REGISTRY})
+    assert older.schema_registry_url is None
+    with pytest.raises(StackError, match="without a schema registry port; start it again"):
+        older.environment(schema_registry=True)
 
 
 def test_exported_environment_matches_the_movies_config_defaults():
@@ -309,7 +354,9 @@ def test_kafka_fixture_broker_round_trips_a_message(kafka_bootstrap, unique_name
 @pytest.mark.integration
 def test_whole_stack_is_healthy_and_every_endpoint_answers(local_stack):
     """Every service of the session stack is healthy and answers on its endpoint."""
-    assert {status.name: status.condition for status in local_stack.status()} == dict.fromkeys(SERVICE_NAMES, "healthy")
+    conditions = {status.name: status.condition for status in local_stack.status()}
+    assert set(conditions) - set(OPTIONAL_SERVICES) == set(SERVICE_NAMES)  # the registry if its fixture ran
+    assert set(conditions.values()) == {"healthy"}
     endpoints = local_stack.endpoints
     metadata = AdminClient({"bootstrap.servers": endpoints.kafka_bootstrap}).list_topics(timeout=5)
     assert metadata.brokers

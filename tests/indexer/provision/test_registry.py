@@ -1,4 +1,8 @@
-"""The document schema's registry subject: first registration, no change, compatible and incompatible versions."""
+"""The document schema's registry subject: first registration, no change, compatible and incompatible versions.
+
+Each test runs against confluent-kafka's in-memory ``mock://`` registry and, marked ``integration``,
+against the local stack's real registry (Apicurio Registry's Confluent-compatible API).
+"""
 
 from __future__ import annotations
 
@@ -23,9 +27,16 @@ def text(schema):
     return json.dumps(schema, sort_keys=True)
 
 
-@pytest.fixture
+@pytest.fixture(params=["mock", pytest.param("apicurio", marks=pytest.mark.integration)])
 def registry(request):
-    return SchemaRegistryClient.new_client({"url": f"mock://{request.node.name}"})
+    """A registry without ``SUBJECT``; the real one is shared by the run, so the subject is removed after."""
+    if request.param == "mock":
+        yield SchemaRegistryClient.new_client({"url": f"mock://{request.node.originalname}"})
+        return
+    client = SchemaRegistryClient({"url": request.getfixturevalue("schema_registry_url")})
+    delete_subject(client, SUBJECT)
+    yield client
+    delete_subject(client, SUBJECT)
 
 
 def test_an_unknown_subject_is_registered_first(registry):
@@ -70,3 +81,13 @@ def test_deleting_a_subject_says_whether_there_was_one(registry):
     assert delete_subject(registry, SUBJECT)
     assert plan_subject(registry, SUBJECT, text(V1)).action == "register"
     assert not delete_subject(registry, SUBJECT)
+
+
+def test_a_deleted_subject_is_registered_again_from_its_first_version(registry):
+    """After a deletion (``graphdex destroy``) the same schema registers again and is the subject's
+    latest version: a later apply and the daemon's start-up check find it."""
+    register(registry, SUBJECT, text(V1))
+    assert delete_subject(registry, SUBJECT)
+    register(registry, SUBJECT, text(V1))
+    plan = plan_subject(registry, SUBJECT, text(V1))
+    assert (plan.action, plan.latest_version) == ("none", 1)
