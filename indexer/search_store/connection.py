@@ -14,13 +14,12 @@ Settings that cannot work raise ``ConfigError`` naming the key, before anything 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from indexer.search_store.elasticsearch_store import ElasticsearchStore
-from indexer.search_store.http_store import HttpSearchStore
+from indexer.search_store.http_store import HttpSearchStore, RestCall
 from indexer.search_store.model import SearchStore
 from indexer.search_store.opensearch_store import OpenSearchStore
 from schema_gen.config import ElasticsearchSettings, SearchEngine
@@ -82,19 +81,8 @@ class EngineDetectingStore(HttpSearchStore):
                 self._adapter = _detected_adapter(self._settings)
             return self._adapter
 
-    def _perform(
-        self,
-        request: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        ndjson: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
-        adapter = self.adapter()
-        return adapter._perform(request, method, path, params=params, body=body, ndjson=ndjson, timeout=timeout)
+    def _perform(self, call: RestCall) -> Any:
+        return self.adapter()._perform(call)
 
     def close(self) -> None:
         with self._lock:

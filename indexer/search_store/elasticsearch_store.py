@@ -13,7 +13,7 @@ from typing import Any
 from elastic_transport import BaseNode, ConnectionTimeout, TransportError, Urllib3HttpNode
 from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
 
-from indexer.search_store.http_store import HttpSearchStore, tls_options
+from indexer.search_store.http_store import HttpSearchStore, RestCall, tls_options
 from indexer.search_store.model import EngineInfo, engine_info
 from indexer.search_store.translation import answered_error, unreachable_error
 from schema_gen.config import ElasticsearchSettings
@@ -57,23 +57,16 @@ class ElasticsearchStore(HttpSearchStore):
                 return engine_info(refusal.body)
             raise
 
-    def _perform(
-        self,
-        request: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        ndjson: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
+    def _perform(self, call: RestCall) -> Any:
+        request = call.name
         headers = {"accept": "application/json"}
-        if body is not None:
-            headers["content-type"] = "application/x-ndjson" if ndjson else "application/json"
-        client = self._client if timeout is None else self._client.options(request_timeout=timeout)
+        if call.body is not None:
+            headers["content-type"] = "application/x-ndjson" if call.ndjson else "application/json"
+        client = self._client if call.timeout is None else self._client.options(request_timeout=call.timeout)
         try:
-            return client.perform_request(method, path, params=params, headers=headers, body=body).body
+            return client.perform_request(
+                call.method, call.path, params=call.params, headers=headers, body=call.body
+            ).body
         except UnsupportedProductError as error:
             raise self._not_elasticsearch(request, "it does not send X-Elastic-Product: Elasticsearch") from error
         except ApiError as error:

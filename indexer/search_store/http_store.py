@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,25 @@ from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import StoreNotFound, StoreRejected
 
 _log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RestCall:
+    """One REST request to the search engine, as every adapter sends it."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None = None
+    body: Any = None
+    ndjson: bool = False
+    """The body is newline-delimited JSON (``_bulk``)."""
+    timeout: float | None = None
+    """Seconds for this request; None: the connection's timeout."""
+
+    @property
+    def name(self) -> str:
+        """How messages name the request: ``PUT movies-1``, ``POST _bulk``."""
+        return f"{self.method} {self.path.lstrip('/') or '/'}"
 
 
 def tls_options(settings: ElasticsearchSettings) -> dict[str, Any]:
@@ -60,25 +80,15 @@ class HttpSearchStore(ABC):
         return self._url
 
     @abstractmethod
-    def _perform(
-        self,
-        request: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        ndjson: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
-        """Send the request and return the parsed answer; raise ``StoreError`` (never the library's own
-        exceptions) when there is no answer or the answer is an error. ``request`` names it in messages."""
+    def _perform(self, call: RestCall) -> Any:
+        """Send ``call`` and return the parsed answer; raise ``StoreError`` (never the library's own
+        exceptions) when there is no answer or the answer is an error."""
 
     @abstractmethod
     def close(self) -> None: ...
 
     def _send(self, method: str, path: str, **options: Any) -> Any:
-        return self._perform(f"{method} {path.lstrip('/') or '/'}", method, path, **options)
+        return self._perform(RestCall(method, path, **options))
 
     def info(self) -> EngineInfo:
         return engine_info(self._send("GET", "/"))

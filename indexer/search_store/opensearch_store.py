@@ -6,14 +6,13 @@ OpenSearch has no Elasticsearch API keys: ``elasticsearch.api_key`` is refused f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, ImproperlyConfigured, TransportError
 
-from indexer.search_store.http_store import HttpSearchStore, tls_options
+from indexer.search_store.http_store import HttpSearchStore, RestCall, tls_options
 from indexer.search_store.translation import answered_error, unreachable_error
 from schema_gen.config import ElasticsearchSettings
 from schema_gen.errors import ConfigError, Problem
@@ -52,24 +51,15 @@ class OpenSearchStore(HttpSearchStore):
             ) from exc
         return cls(client, settings.url)
 
-    def _perform(
-        self,
-        request: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        ndjson: bool = False,
-        timeout: float | None = None,
-    ) -> Any:
-        query: dict[str, Any] = dict(params or {})
-        if timeout is not None:
-            query["request_timeout"] = timeout
-        headers = {"content-type": "application/x-ndjson"} if ndjson else None
+    def _perform(self, call: RestCall) -> Any:
+        request = call.name
+        query: dict[str, Any] = dict(call.params or {})
+        if call.timeout is not None:
+            query["request_timeout"] = call.timeout
+        headers = {"content-type": "application/x-ndjson"} if call.ndjson else None
         try:
             return self._client.transport.perform_request(
-                method, path, params=query or None, body=body, headers=headers
+                call.method, call.path, params=query or None, body=call.body, headers=headers
             )
         except ConnectionTimeout as error:
             raise unreachable_error(request, self.url, _detail(error), timed_out=True) from error
