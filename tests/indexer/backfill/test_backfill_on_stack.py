@@ -1,4 +1,4 @@
-"""Backfills on the real local stack (Tansu, osmem, the three demo subgraphs and the Apollo gateway):
+"""Backfills on the real local stack (Apache Kafka, OpenSearch, the three demo subgraphs and the Apollo gateway):
 complete, exactly once, resumable after a crash or a stop, and never stale next to live updates."""
 
 from __future__ import annotations

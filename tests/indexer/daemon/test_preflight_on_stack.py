@@ -1,4 +1,4 @@
-"""The start-up check against what a real ``apply`` leaves on the local stack (osmem, Tansu) and a registry
+"""The start-up check against what a real ``apply`` leaves on the local stack (Apache Kafka, OpenSearch) and a registry
 shared with the provisioner (a ``mock://`` registry lives in one process)."""
 
 from __future__ import annotations

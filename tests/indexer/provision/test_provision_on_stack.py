@@ -1,5 +1,5 @@
-"""Provisioning on the real local stack (Tansu, osmem, the demo gateway): plan, apply, in-place and new-version
-changes with a search loop running, failing gates, status and destroy."""
+"""Provisioning on the real local stack (Apache Kafka, OpenSearch, the demo gateway): plan, apply,
+in-place and new-version changes with a search loop running, failing gates, status and destroy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The search library against a real search server (osmem-server), on an index made from the
+"""The search library against a real OpenSearch node, on an index made from the
 generated template and catalogue of ``data/movies.yaml`` holding the Movie documents."""
 
 from __future__ import annotations
