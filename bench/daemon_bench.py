@@ -86,7 +86,7 @@ from daemon_harness import (
 )
 
 from demo.data.records import DemoData
-from demo.ports import free_ports
+from demo.ports import SUBGRAPH_NAMES, free_ports
 from demo.seed import generate
 from demo.services import DEFAULT_SEED
 from demo.stack import LocalStack, StackOptions
@@ -151,6 +151,8 @@ class Bench:
     store: SearchStore
     editor: SourceEditor | None
     """Commits each change before its event; None with ``--events unchanged``."""
+    processes: dict[str, list[int]] = field(default_factory=dict)
+    """The stack's processes by component (``kafka``, ``search``, ``subgraphs``, ``gateway``), for CPU use."""
     rows: list[Row] = field(default_factory=list)
     daemon: DaemonProcess | None = None
     events_before_daemon: int = 0
@@ -227,6 +229,8 @@ class Bench:
         daemon = self.start_daemon("daemon.log")
         before = daemon.samples()
         handled0, written0 = handled_requests(before), document_writes(before)
+        components = {**self.processes, "daemon": [daemon.process.pid], "bench": [os.getpid()]}
+        cpu_before, wall_before = cpu_seconds(components), time.monotonic()
         events, produced, timeline = rounds * len(movies), 0, []
         while produced < events:
             samples = daemon.samples()
@@ -242,10 +246,12 @@ class Bench:
             self.daemon_events,
             on_sample=lambda s: timeline.append((time.monotonic(), document_writes(s) - written0)),
         )
+        cpu_after, wall = cpu_seconds(components), time.monotonic() - wall_before
         written, rate, _ = steady_rate(timeline)
         indexed = total(after, "graphdex_documents_total", outcome="indexed") - total(
             before, "graphdex_documents_total", outcome="indexed"
         )
+        self.cpu_rows(cpu_before, cpu_after, wall, document_writes(after) - written0)
         print(f"# {events:,} changes ({rounds} of each movie, at most {window:,} ahead of the daemon's fetches): "
               f"{written:,.0f} documents written, {indexed:,.0f} of them rewritten, {rate:.0f}/s steady",
               flush=True)  # fmt: skip
@@ -253,6 +259,18 @@ class Bench:
         self.rows.append(row("documents rewritten / written (saturated run)", f"{indexed / written:.1%}"))
         self.check_index("the saturated run", self.rng.sample(movies, SAMPLE))
         return rate
+
+    def cpu_rows(self, before: dict[str, float], after: dict[str, float], wall: float, documents: float) -> None:
+        """Where the machine's CPU went in the saturated run: milliseconds per document written, by
+        component, and how many cores were busy on average."""
+        used = {name: after[name] - before[name] for name in after}
+        per_document = ", ".join(f"{name} {1000 * seconds / documents:.2f}" for name, seconds in used.items())
+        busy = sum(used.values()) / wall
+        print(f"# CPU per document written (ms): {per_document}; {busy:.2f} of {os.cpu_count()} cores busy",
+              flush=True)  # fmt: skip
+        self.rows += [row(f"CPU per document, {name} (saturated run)", f"{1000 * s / documents:.2f} ms")
+                      for name, s in used.items()]  # fmt: skip
+        self.rows.append(row("cores busy on average (saturated run)", f"{busy:.2f} of {os.cpu_count()}"))
 
     def throughput_backlog(self, gateway: float, index: float, what: str, headline: bool) -> float:
         """(2) or (5): every movie named ``rounds`` times, produced before a new daemon starts."""
@@ -383,6 +401,31 @@ class Bench:
         ]
 
 
+def stack_processes(stack: LocalStack) -> dict[str, list[int]]:
+    """The stack's server processes grouped by component (the three subgraphs as one)."""
+    groups: dict[str, list[int]] = {}
+    for name, pid in stack.pids().items():
+        groups.setdefault("subgraphs" if name in SUBGRAPH_NAMES else name, []).append(pid)
+    return groups
+
+
+def cpu_seconds(components: dict[str, list[int]]) -> dict[str, float]:
+    """User plus system CPU seconds used so far by each component's processes (Linux ``/proc``; every
+    thread of a process counts, and a process that has gone counts nothing)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for name, pids in components.items():
+        total_ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total_ticks += int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15)
+        used[name] = total_ticks / ticks
+    return used
+
+
 def run(args: argparse.Namespace) -> list[Row]:
     with ExitStack() as cleanup:
         if args.keep:
@@ -411,6 +454,7 @@ def run(args: argparse.Namespace) -> list[Row]:
                 EventProducer(env["GRAPHDEX_KAFKA_BOOTSTRAP"]),
                 open_search_store(definition.config.elasticsearch),
                 editor,
+                processes=stack_processes(stack),
             )
             gateway, index = bench.capacities()
             if editor is not None:
