@@ -64,7 +64,9 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import yaml
 from daemon_harness import (
     TOPICS,
     Churn,
@@ -401,6 +403,18 @@ class Bench:
         ]
 
 
+def parse_settings(parser: argparse.ArgumentParser, given: list[str]) -> dict[str, dict[str, Any]]:
+    """``--set fetch.max_in_flight=8`` -> ``{"fetch": {"max_in_flight": 8}}`` (values read as YAML)."""
+    settings: dict[str, dict[str, Any]] = {}
+    for item in given:
+        key, equals, value = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not (equals and dot and section and name):
+            parser.error(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. fetch.max_in_flight=8")
+        settings.setdefault(section, {})[name] = yaml.safe_load(value)
+    return settings
+
+
 def stack_processes(stack: LocalStack) -> dict[str, list[int]]:
     """The stack's server processes grouped by component (the three subgraphs as one)."""
     groups: dict[str, list[int]] = {}
@@ -441,7 +455,9 @@ def run(args: argparse.Namespace) -> list[Row]:
             stack.start()
             env = stack.endpoints.environment()
             print(f"# stack with {args.size:,} movies ready in {time.perf_counter() - began:.1f}s", flush=True)
-            overrides = {"sink": {"skip_unchanged": False}} if args.rewrite_every_document else {}
+            overrides: dict[str, dict[str, Any]] = {section: dict(values) for section, values in args.overrides.items()}
+            if args.rewrite_every_document:
+                overrides.setdefault("sink", {})["skip_unchanged"] = False
             definition = write_definition(folder, env, overrides)
             provision(definition, folder / "checkpoints")
             editor = SourceEditor(options.data_dir) if args.events == "changed" else None
@@ -513,8 +529,17 @@ def main() -> None:
         action="store_true",
         help="sink.skip_unchanged: false, so every document is written again, changed or not",
     )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="a definition setting for the daemon, e.g. fetch.max_in_flight=8 or sink.max_wait=250ms (repeatable)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the folder with the stack's and daemons' logs")
     args = parser.parse_args()
+    args.overrides = parse_settings(parser, args.settings)
     mode = "every event changes its document" if args.events == "changed" else "events change no document"
     if args.rewrite_every_document:
         mode += ", every document rewritten"
