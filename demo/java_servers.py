@@ -18,6 +18,7 @@ registry subjects again.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import re
@@ -129,6 +130,13 @@ def java_binary() -> str:
     if java is None or not Path(java).is_file():
         where = f"JAVA_HOME={home} has no bin/java" if home else "`java` is not on PATH"
         raise StackError(f"Kafka, OpenSearch and the schema registry need Java: {where}; {JAVA_INSTALL_HINT}")
+    return _checked_java(java)
+
+
+@functools.cache
+def _checked_java(java: str) -> str:
+    """``java`` once its version is known to be new enough (asked once per binary and process: every
+    server's command line needs it)."""
     version = java_major_version(java)
     if version < MINIMUM_JAVA:
         raise StackError(
@@ -215,9 +223,10 @@ def new_cluster_id() -> str:
             return candidate
 
 
-def kafka_java_command(java: str, cp: str) -> list[str]:
-    """``java`` with the broker's heap, GC and logging options (classpath ``cp``); the main class follows."""
-    return [java, *KAFKA_HEAP, *KAFKA_JVM_OPTIONS, f"-Dlog4j2.configurationFile={KAFKA_LOG_CONFIG}", "-cp", cp]
+def kafka_java_command() -> list[str]:
+    """``java`` with the broker's heap, GC, logging options and classpath; the main class follows."""
+    options = [*KAFKA_HEAP, *KAFKA_JVM_OPTIONS, f"-Dlog4j2.configurationFile={KAFKA_LOG_CONFIG}"]
+    return [java_binary(), *options, "-cp", classpath(KAFKA_PROJECT)]
 
 
 def prepare_kafka(layout: KafkaLayout, host: str, port: int, controller_port: int, log: Path) -> None:
@@ -226,7 +235,7 @@ def prepare_kafka(layout: KafkaLayout, host: str, port: int, controller_port: in
     layout.config.write_text(kafka_properties(layout, host, port, controller_port), encoding="utf-8")
     if layout.formatted:
         return
-    command = [*kafka_java_command(java_binary(), classpath(KAFKA_PROJECT)), "kafka.tools.StorageTool", "format"]
+    command = [*kafka_java_command(), "kafka.tools.StorageTool", "format"]
     command += [f"--cluster-id={new_cluster_id()}", f"--config={layout.config}", "--ignore-formatted"]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
@@ -237,7 +246,7 @@ def prepare_kafka(layout: KafkaLayout, host: str, port: int, controller_port: in
 
 def kafka_argv(layout: KafkaLayout) -> list[str]:
     """The broker's command line."""
-    return [*kafka_java_command(java_binary(), classpath(KAFKA_PROJECT)), "kafka.Kafka", str(layout.config)]
+    return [*kafka_java_command(), "kafka.Kafka", str(layout.config)]
 
 
 # --- OpenSearch --------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class StackOptions:
 
     @property
     def data_dir(self) -> Path:
-        """Every service's data, kept when the stack stops (``graphdex dev down --wipe`` removes it)."""
+        """Every service's data, kept when the stack stops (``fresh``, ``graphdex dev up --fresh``, removes it)."""
         return self.state_dir / "data"
 
 
