@@ -36,7 +36,7 @@ from indexer.search_store.model import (
     StoredDocument,
     flatten_settings,
 )
-from indexer.search_store.translation import answered_error
+from indexer.search_store.translation import BLOCKED, answered_error
 from schema_gen.errors import StoreError
 
 _NUMERIC = {"integer", "long", "short", "byte", "float", "double", "half_float", "scaled_float"}
@@ -331,7 +331,7 @@ class InMemorySearchStore:
 
         if held.blocked(*_BLOCKS):
             return refused(
-                403, "cluster_block_exception", f"index [{target}] blocked by: [FORBIDDEN/8/index write (api)];"
+                403, BLOCKED, f"index [{target}] blocked by: [FORBIDDEN/8/index write (api)];"
             )
         stored = held.documents.get(action.id)
         current = stored.version if stored is not None else held.tombstones.get(action.id)
@@ -373,7 +373,7 @@ class InMemorySearchStore:
                 raise _error(
                     request,
                     403,
-                    "cluster_block_exception",
+                    BLOCKED,
                     f"index [{name}] blocked by: [FORBIDDEN/7/index read (api)];",
                 )
         matches = _compiled(request, query or {"match_all": {}})

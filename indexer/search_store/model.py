@@ -17,6 +17,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal, Protocol
 
+from indexer.search_store.translation import server_reason
+
 Engine = Literal["elasticsearch", "opensearch"]
 BulkOperation = Literal["index", "delete"]
 
@@ -207,7 +209,7 @@ def read_bulk_items(actions: Sequence[BulkAction], response: Mapping[str, Any]) 
     for action, item in zip(actions, items, strict=True):
         ((_, answer),) = item.items()
         error = answer.get("error")
-        error_type, error_reason = _error_parts(error)
+        error_type, error_reason = (None, None) if error is None else server_reason({"error": error}, str(error))
         version = answer.get("_version")
         results.append(
             BulkItemResult(
@@ -261,14 +263,6 @@ def _setting_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _error_parts(error: Any) -> tuple[str | None, str | None]:
-    if error is None:
-        return None, None
-    if isinstance(error, Mapping):
-        return error.get("type"), str(error.get("reason") or error)
-    return None, str(error)
 
 
 def _json(value: Any) -> bytes:
